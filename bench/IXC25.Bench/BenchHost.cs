@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace IXC25.Bench;
+
+/// <summary>
+/// Benchmark entry point: `dotnet run -c Release --project bench/IXC25.Bench -- NAME [--key value]...`.
+/// Each benchmark warms up, then times repeated runs and prints one JSON object per measurement on
+/// stdout (median, min, max seconds and derived rates), so that bench/*.py side-by-side scripts can
+/// compute ratios against PyTorch measured in the same session.
+/// </summary>
+public static class BenchHost
+{
+    private static readonly Dictionary<string, (string Doc, Action<BenchArgs> Run)> Registry = new(StringComparer.Ordinal)
+    {
+        ["memread"] = ("memory read bandwidth: sum of a large float32 array (--gib 2)", MemoryBandwidth.Run),
+    };
+
+    public static void Register(string name, string doc, Action<BenchArgs> run) => Registry[name] = (doc, run);
+
+    public static int Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "list")
+        {
+            Console.WriteLine("usage: IXC25.Bench NAME [--key value]...\nbenchmarks:");
+            foreach (var kv in Registry.OrderBy(k => k.Key)) Console.WriteLine($"  {kv.Key,-24} {kv.Value.Doc}");
+            return args.Length == 0 ? 2 : 0;
+        }
+        if (!Registry.TryGetValue(args[0], out var b))
+        {
+            Console.Error.WriteLine($"unknown benchmark '{args[0]}' (see 'list')");
+            return 2;
+        }
+        b.Run(new BenchArgs(args.Skip(1).ToArray()));
+        return 0;
+    }
+
+    /// <summary>Runs <paramref name="body"/> <paramref name="warmup"/> times, then <paramref name="runs"/> timed times; prints and returns the median seconds.</summary>
+    public static double Measure(string name, Action body, int runs = 7, int warmup = 2, IDictionary<string, double>? perSecond = null)
+    {
+        for (int i = 0; i < warmup; i++) body();
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            body();
+            times[i] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+        Array.Sort(times);
+        double median = times[runs / 2];
+        var result = new Dictionary<string, object>
+        {
+            ["bench"] = name,
+            ["median_s"] = median,
+            ["min_s"] = times[0],
+            ["max_s"] = times[^1],
+            ["runs"] = runs,
+            ["threads"] = Environment.ProcessorCount,
+        };
+        if (perSecond is not null)
+            foreach (var kv in perSecond) result[kv.Key + "_per_s"] = kv.Value / median;
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return median;
+    }
+}
+
+/// <summary>`--key value` pairs after the benchmark name.</summary>
+public sealed class BenchArgs(string[] args)
+{
+    public string Get(string key, string fallback)
+    {
+        int i = Array.IndexOf(args, "--" + key);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
+    public int GetInt(string key, int fallback) => int.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+    public double GetDouble(string key, double fallback) => double.Parse(Get(key, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+}

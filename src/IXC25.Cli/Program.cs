@@ -1,0 +1,4 @@
+using System.CommandLine;
+using IXC25.Cli;
+
+return Cli.Run(args);

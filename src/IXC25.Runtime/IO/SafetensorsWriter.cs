@@ -1,0 +1,140 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Runtime.IO;
+
+/// <summary>
+/// Writes a .safetensors file. Tensors are appended one at a time (their data goes to a temporary file
+/// beside the destination, so large traces need not stay in memory); <see cref="Commit"/> writes the
+/// header and data to another temporary file and renames it over the destination. Until then the
+/// destination is untouched: a failure never leaves a half-written file where a good one was.
+/// Tensor order in the file is the order of <see cref="Add(string, DType, long[], ReadOnlySpan{byte})"/>.
+/// </summary>
+public sealed class SafetensorsWriter : IDisposable
+{
+    private readonly string _dest;
+    private readonly string _dataTmp;
+    private readonly FileStream _data;
+    private readonly List<(string name, DType dtype, long[] shape, long begin, long end)> _entries = [];
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private bool _done;
+
+    public SafetensorsWriter(string path)
+    {
+        _dest = System.IO.Path.GetFullPath(path);
+        string? dir = System.IO.Path.GetDirectoryName(_dest);
+        if (dir is null || !Directory.Exists(dir)) throw new IxcException($"{path}: directory '{dir}' does not exist");
+        _dataTmp = _dest + $".{Environment.ProcessId}.{Guid.NewGuid():N}.data.tmp";
+        try { _data = new FileStream(_dataTmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new IxcException($"{path}: cannot write: {e.Message}", e); }
+    }
+
+    public int Count => _entries.Count;
+
+    public void Add(string name, DType dtype, long[] shape, ReadOnlySpan<byte> bytes)
+    {
+        if (_done) throw new InvalidOperationException("writer already committed or disposed");
+        if (string.IsNullOrEmpty(name) || name == "__metadata__") throw new IxcException($"invalid tensor name '{name}'");
+        if (!_names.Add(name)) throw new IxcException($"{_dest}: tensor '{name}' written twice");
+        long expected = checked(Shape.Numel(shape) * dtype.Size());
+        if (bytes.Length != expected) throw new IxcException($"tensor '{name}': {bytes.Length} bytes for {dtype.SafetensorsName()} {Shape.Format(shape)} (expected {expected})");
+        long begin = _data.Position;
+        _data.Write(bytes);
+        _entries.Add((name, dtype, (long[])shape.Clone(), begin, _data.Position));
+    }
+
+    public void Add(NamedTensor t) => Add(t.Name, t.DType, t.Shape, t.Data.Bytes);
+
+    public void AddF32(string name, long[] shape, ReadOnlySpan<float> values) =>
+        Add(name, DType.F32, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
+
+    /// <summary>Writes the file and renames it into place.</summary>
+    public void Commit(IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        if (_done) throw new InvalidOperationException("writer already committed or disposed");
+        byte[] header = BuildHeader(metadata);
+        string finalTmp = _dest + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var outFs = new FileStream(finalTmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                Span<byte> len = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+                outFs.Write(len);
+                outFs.Write(header);
+                _data.Flush();
+                _data.Position = 0;
+                _data.CopyTo(outFs, 1 << 20);
+                outFs.Flush(flushToDisk: false);
+            }
+            File.Move(finalTmp, _dest, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(finalTmp);
+            throw new IxcException($"{_dest}: cannot write: {e.Message}", e);
+        }
+        finally
+        {
+            _done = true;
+            _data.Dispose();
+            TryDelete(_dataTmp);
+        }
+    }
+
+    private byte[] BuildHeader(IReadOnlyDictionary<string, string>? metadata)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            if (metadata is { Count: > 0 })
+            {
+                w.WriteStartObject("__metadata__");
+                foreach (var kv in metadata) w.WriteString(kv.Key, kv.Value);
+                w.WriteEndObject();
+            }
+            foreach (var e in _entries)
+            {
+                w.WriteStartObject(e.name);
+                w.WriteString("dtype", e.dtype.SafetensorsName());
+                w.WriteStartArray("shape");
+                foreach (var d in e.shape) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(e.begin);
+                w.WriteNumberValue(e.end);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        var bytes = ms.ToArray().ToList();
+        while (bytes.Count % 8 != 0) bytes.Add((byte)' ');
+        return bytes.ToArray();
+    }
+
+    /// <summary>Convenience: writes all tensors at once.</summary>
+    public static void Write(string path, IEnumerable<NamedTensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        using var w = new SafetensorsWriter(path);
+        foreach (var t in tensors) w.Add(t);
+        w.Commit(metadata);
+    }
+
+    private static void TryDelete(string p)
+    {
+        try { if (File.Exists(p)) File.Delete(p); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    public void Dispose()
+    {
+        if (_done) return;
+        _done = true;
+        _data.Dispose();
+        TryDelete(_dataTmp);
+    }
+}

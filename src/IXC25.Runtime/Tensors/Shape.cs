@@ -1,0 +1,26 @@
+namespace IXC25.Runtime.Tensors;
+
+/// <summary>Helpers for shapes written as <c>long[]</c> (outermost dimension first).</summary>
+public static class Shape
+{
+    /// <summary>Number of elements; throws on negative dimensions or overflow.</summary>
+    public static long Numel(ReadOnlySpan<long> shape)
+    {
+        long n = 1;
+        foreach (var d in shape)
+        {
+            if (d < 0) throw new IxcException($"negative dimension {d} in shape {Format(shape)}");
+            n = checked(n * d);
+        }
+        return n;
+    }
+
+    public static string Format(ReadOnlySpan<long> shape)
+    {
+        var parts = new string[shape.Length];
+        for (int i = 0; i < shape.Length; i++) parts[i] = shape[i].ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return "[" + string.Join(", ", parts) + "]";
+    }
+
+    public static bool Equal(ReadOnlySpan<long> a, ReadOnlySpan<long> b) => a.SequenceEqual(b);
+}

@@ -1,0 +1,67 @@
+using IXC25.Runtime;
+
+namespace IXC25.Vision.Partition;
+
+/// <summary>
+/// The geometry of upstream's dynamic high-resolution partition (`Image_transform` in ixc_utils.py),
+/// computed from the image size alone: the resized size, the white bottom (or, for portrait images,
+/// right) padding up to a multiple of 560, the crop grid and the number of LLM tokens the image becomes.
+/// </summary>
+/// <param name="Transposed">True when width &lt; height: upstream transposes before and after resizing.</param>
+/// <param name="ResizedWidth">Width after the PIL bilinear resize, before padding (original orientation).</param>
+/// <param name="ResizedHeight">Height after the resize, before padding (original orientation).</param>
+/// <param name="PaddedWidth">Final width W (a multiple of 560).</param>
+/// <param name="PaddedHeight">Final height H (a multiple of 560).</param>
+/// <param name="GridRows">h = H / 560.</param>
+/// <param name="GridCols">w = W / 560.</param>
+public sealed record HdPlan(bool Transposed, int ResizedWidth, int ResizedHeight, int PaddedWidth, int PaddedHeight, int GridRows, int GridCols)
+{
+    /// <summary>Token count of the image in the LLM sequence: (h*w + 1) * 400 + 1 + (h + 1) * 20.</summary>
+    public int ImageTokens => HdPartition.TokenCount(GridRows, GridCols);
+}
+
+public static class HdPartition
+{
+    /// <summary>Side of one crop and of the global view, in pixels.</summary>
+    public const int CropSize = 560;
+
+    /// <summary>hd_num used by chat for a single image.</summary>
+    public const int DefaultHdNum = 24;
+
+    /// <summary>hd_num used per image when a prompt has more than one image.</summary>
+    public const int MultiImageHdNum = 6;
+
+    /// <summary>
+    /// Plans the partition of a <paramref name="width"/> x <paramref name="height"/> image for
+    /// <paramref name="hdNum"/> crops at most, exactly as upstream:
+    /// scale = the largest s with s * ceil(s / ratio) &lt;= hd_num (ratio = long side / short side, as a double),
+    /// then min(ceil(long / 560), scale); new_long = scale * 560; new_short = int(new_long / ratio);
+    /// short side padded up to a multiple of 560.
+    /// </summary>
+    public static HdPlan Plan(int width, int height, int hdNum)
+    {
+        if (width <= 0 || height <= 0) throw new IxcException($"image size {width}x{height} is empty");
+        if (hdNum < 1) throw new IxcException($"hd_num must be at least 1 (got {hdNum})");
+        bool trans = width < height;
+        int w = trans ? height : width, h = trans ? width : height; // w >= h
+        double ratio = (double)w / h;
+        int scale = 1;
+        while (scale * Math.Ceiling(scale / ratio) <= hdNum) scale++;
+        scale--;
+        scale = (int)Math.Min(Math.Ceiling((double)w / CropSize), scale);
+        if (scale < 1)
+            throw new IxcException($"hd_num {hdNum} is too small for a {width}x{height} image (its aspect ratio needs at least {(int)Math.Ceiling(1 / ratio)} crops)");
+        int newW = scale * CropSize;
+        int newH = (int)(newW / ratio); // truncation toward zero, as Python's int()
+        if (newH < 1)
+            throw new IxcException($"image {width}x{height} is too thin: its short side would be resized to 0 pixels (aspect ratio {ratio:0.##}:1 exceeds {newW}:1)");
+        int padH = (newH + CropSize - 1) / CropSize * CropSize;
+        return trans
+            ? new HdPlan(true, newH, newW, padH, newW, newW / CropSize, padH / CropSize)
+            : new HdPlan(false, newW, newH, newW, padH, padH / CropSize, newW / CropSize);
+    }
+
+    /// <summary>(h*w + 1) * 400 + 1 + (h + 1) * 20: global view 20 rows of 20 tokens + separator, one glb_GN,
+    /// then 20h rows of 20w tokens + separator.</summary>
+    public static int TokenCount(int gridRows, int gridCols) => checked((gridRows * gridCols + 1) * 400 + 1 + (gridRows + 1) * 20);
+}
