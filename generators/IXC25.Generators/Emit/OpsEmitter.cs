@@ -1,0 +1,118 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using IXC25.Generators.Spec;
+
+namespace IXC25.Generators.Emit;
+
+/// <summary>
+/// Emits the op registry of spec/ops.json (<c>OpNames</c>, <c>OpCatalog</c>), one typed attribute
+/// record per op with a parser for `--attr key=value` strings, and the tolerance table of
+/// spec/tolerances.json (<c>ToleranceTable</c>).
+/// </summary>
+internal static class OpsEmitter
+{
+    public const string Namespace = "IXC25.Backends.Cpu";
+
+    public static IEnumerable<(string HintName, string Source)> Emit(OpSet ops, IReadOnlyList<ToleranceSpec> tolerances)
+    {
+        yield return ("OpCatalog.g.cs", EmitCatalog(ops));
+        yield return ("OpAttrs.g.cs", EmitAttrs(ops));
+        yield return ("ToleranceTable.g.cs", EmitTolerances(tolerances));
+    }
+
+    private static string EmitCatalog(OpSet ops)
+    {
+        var w = new CodeWriter();
+        w.Doc("Names of the ops of spec/ops.json.");
+        w.Open("public static partial class OpNames");
+        foreach (var op in ops.Ops)
+        {
+            w.Doc(op.Doc);
+            w.Line($"public const string {ModelParser.Pascal(op.Name)} = {CodeWriter.Str(op.Name)};");
+        }
+        w.Close();
+        w.Line();
+        w.Doc("The registry of ops: ports with dtypes and symbolic shapes, attributes, accumulation dtype, tolerance class, kernel pattern.");
+        w.Open("public static partial class OpCatalog");
+        w.Line("public static readonly global::System.Collections.Generic.IReadOnlyList<global::IXC25.Runtime.Spec.OpInfo> All =");
+        w.Line("[");
+        foreach (var op in ops.Ops)
+        {
+            w.Line($"    new({CodeWriter.Str(op.Name)}, {CodeWriter.Str(op.Doc)},");
+            w.Line($"        [{string.Join(", ", op.Inputs.Select(Port))}],");
+            w.Line($"        [{string.Join(", ", op.Outputs.Select(Port))}],");
+            w.Line($"        [{string.Join(", ", op.Attrs.Select(a => $"new global::IXC25.Runtime.Spec.AttrInfo({CodeWriter.Str(a.Name)}, {CodeWriter.Str(a.Type)}, {(a.Default is null ? "null" : CodeWriter.Str(a.Default))}, {CodeWriter.Str(a.Doc)})"))}],");
+            w.Line($"        new global::System.Collections.Generic.Dictionary<string, string> {{ {string.Join(", ", op.SymbolBindings.Select(b => $"[{CodeWriter.Str(b.Symbol)}] = {CodeWriter.Str(b.Attr)}"))} }},");
+            w.Line($"        {CodeWriter.Str(op.Accum)}, {CodeWriter.Str(op.Tolerance)}, {(op.Kernel is null ? "null" : CodeWriter.Str(op.Kernel.Pattern))}),");
+        }
+        w.Line("];");
+        w.Line();
+        w.Doc("The op with this name, or null.");
+        w.Line("public static global::IXC25.Runtime.Spec.OpInfo? Find(string name) => global::System.Linq.Enumerable.FirstOrDefault(All, o => o.Name == name);");
+        w.Close();
+        return CodeWriter.Header(Namespace) + w;
+    }
+
+    private static string Port(PortSpec p) =>
+        $"new global::IXC25.Runtime.Spec.PortInfo({CodeWriter.Str(p.Name)}, [{string.Join(", ", p.DTypes.Select(d => "global::IXC25.Runtime.Tensors.DType." + TapsEmitter.DType(d)))}], [{string.Join(", ", p.Shape.Select(CodeWriter.Str))}], {(p.Optional ? "true" : "false")})";
+
+    private static string ClrType(string t) => t switch { "int" => "int", "float" => "float", "bool" => "bool", _ => "string" };
+
+    private static string DefaultLiteral(AttrSpec a) => a.Type switch
+    {
+        "float" => double.Parse(a.Default!, NumberStyles.Float, CultureInfo.InvariantCulture).ToString("R", CultureInfo.InvariantCulture) + "f",
+        "string" => CodeWriter.Str(a.Default!),
+        _ => a.Default!,
+    };
+
+    private static string EmitAttrs(OpSet ops)
+    {
+        var w = new CodeWriter();
+        foreach (var op in ops.Ops)
+        {
+            string type = ModelParser.Pascal(op.Name) + "Attrs";
+            w.Doc($"Attributes of op '{op.Name}'.");
+            w.Open($"public sealed partial record {type}");
+            foreach (var a in op.Attrs)
+            {
+                w.Doc(a.Doc.Length > 0 ? a.Doc : a.Name);
+                w.Line($"public {(a.Default is null ? "required " : "")}{ClrType(a.Type)} {ModelParser.Pascal(a.Name)} {{ get; init; }}{(a.Default is null ? "" : " = " + DefaultLiteral(a) + ";")}");
+            }
+            w.Line();
+            w.Doc("Parses `key=value` attributes (invariant culture); unknown keys, bad values and missing required attributes are errors.");
+            w.Open($"public static {type} Parse(global::System.Collections.Generic.IReadOnlyDictionary<string, string> attrs)");
+            w.Line($"var p = new global::IXC25.Runtime.Spec.AttrParser({CodeWriter.Str(op.Name)}, attrs, [{string.Join(", ", op.Attrs.Select(a => CodeWriter.Str(a.Name)))}]);");
+            w.Open($"return new {type}");
+            foreach (var a in op.Attrs)
+            {
+                string read = a.Type switch { "int" => "Int", "float" => "Float", "bool" => "Bool", _ => "String" };
+                string fallback = a.Default is null ? "" : ", " + DefaultLiteral(a);
+                w.Line($"{ModelParser.Pascal(a.Name)} = p.{read}({CodeWriter.Str(a.Name)}{fallback}),");
+            }
+            w.Close(";");
+            w.Close();
+            w.Close();
+            w.Line();
+        }
+        return CodeWriter.Header(Namespace) + w;
+    }
+
+    private static string EmitTolerances(IReadOnlyList<ToleranceSpec> tolerances)
+    {
+        var w = new CodeWriter();
+        w.Doc("The tolerance classes of spec/tolerances.json, compiled in (compare --tolerances FILE reads another table at run time).");
+        w.Open("public static partial class ToleranceTable");
+        w.Line("public static readonly global::System.Collections.Generic.IReadOnlyList<global::IXC25.Runtime.Spec.ToleranceInfo> Classes =");
+        w.Line("[");
+        foreach (var t in tolerances)
+            w.Line($"    new({CodeWriter.Str(t.Name)}, {R(t.Atol)}, {R(t.Rtol)}, {R(t.Nmse)}, {CodeWriter.Str(t.Reason)}),");
+        w.Line("];");
+        w.Line();
+        w.Line("public static global::IXC25.Runtime.Spec.ToleranceInfo? Find(string name) => global::System.Linq.Enumerable.FirstOrDefault(Classes, t => t.Name == name);");
+        w.Close();
+        return CodeWriter.Header(Namespace) + w;
+    }
+
+    private static string R(double d) => d.ToString("R", CultureInfo.InvariantCulture) + "d";
+}

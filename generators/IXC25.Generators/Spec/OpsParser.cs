@@ -1,0 +1,189 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using IXC25.Generators.Json;
+
+namespace IXC25.Generators.Spec;
+
+/// <summary>Reads spec/ops.json.</summary>
+internal static class OpsParser
+{
+    public static readonly HashSet<string> AttrTypes = new(StringComparer.Ordinal) { "int", "float", "bool", "string" };
+    public static readonly HashSet<string> Patterns = new(StringComparer.Ordinal) { "map", "row_norm", "row_softmax", "rotate_half", "gemm" };
+    public static readonly HashSet<string> KernelFunctions = new(StringComparer.Ordinal) { "exp", "sigmoid", "erf", "rsqrt", "sqrt", "tanh", "max", "min", "abs" };
+
+    public static OpSet? Parse(JsonValue root, SpecReader r, ISet<string> toleranceNames, bool checkTolerances)
+    {
+        if (!r.ExpectObject(root, "ops.json")) return null;
+        r.Schema(root, "ops.json");
+        var ops = new List<OpSpec>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var o in r.Array(root, "ops", "ops.json"))
+        {
+            if (!r.ExpectObject(o, "an op")) continue;
+            string? name = r.String(o, "name", "op");
+            if (name is null) continue;
+            string ctx = $"op '{name}'";
+            if (!names.Add(name)) r.Report("IXC0006", $"op '{name}' is defined twice", o["name"]!);
+            string doc = r.String(o, "doc", ctx) ?? "";
+            var attrs = ParseAttrs(o, r, ctx);
+            var attrNames = new HashSet<string>(attrs.Select(a => a.Name), StringComparer.Ordinal);
+
+            var bindings = new List<SymbolBinding>();
+            if (r.Object(o, "symbols", ctx, required: false) is { } symObj)
+            {
+                foreach (var (key, _, value) in symObj.Members)
+                {
+                    if (value.Kind != JsonKind.String) { r.Report("IXC0003", $"{ctx}: symbols.{key} must name an int attribute", value); continue; }
+                    var attr = attrs.FirstOrDefault(a => a.Name == value.StringValue);
+                    if (attr is null || attr.Type != "int") r.Report("IXC0012", $"{ctx}: symbol '{key}' is bound to '{value.StringValue}', which is not an int attribute of the op", value);
+                    bindings.Add(new SymbolBinding(key, value.StringValue!));
+                }
+            }
+
+            // op shape symbols are local and unified across ports: any identifier is allowed
+            var inputs = ParsePorts(o, "inputs", r, ctx, isOutput: false);
+            var outputs = ParsePorts(o, "outputs", r, ctx, isOutput: true);
+            var portNames = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var p in inputs.Concat(outputs))
+                if (!portNames.Add(p.Name)) r.Report("IXC0006", $"{ctx}: port '{p.Name}' is defined twice", o);
+
+            string accum = r.String(o, "accum", ctx) ?? "f32";
+            if (accum != "f32" && accum != "f64" && accum != "none")
+                r.Report("IXC0003", $"{ctx}: accum must be f32, f64 or none, found '{accum}'", o["accum"]!);
+
+            string tol = r.String(o, "tolerance", ctx) ?? "";
+            if (checkTolerances && tol.Length > 0 && !toleranceNames.Contains(tol))
+                r.Report("IXC0008", $"{ctx}: tolerance class '{tol}' is not defined in tolerances.json", o["tolerance"]!);
+
+            KernelSpec? kernel = null;
+            if (r.Object(o, "kernel", ctx, required: false) is { } k)
+                kernel = ParseKernel(k, r, ctx, inputs, attrNames);
+
+            ops.Add(new OpSpec(name, doc, inputs.ToEquatable(), outputs.ToEquatable(), attrs.ToEquatable(), bindings.ToEquatable(), accum, tol, kernel));
+        }
+        return new OpSet(ops.ToEquatable());
+    }
+
+    private static List<PortSpec> ParsePorts(JsonValue op, string key, SpecReader r, string ctx, bool isOutput)
+    {
+        var list = new List<PortSpec>();
+        var items = r.Array(op, key, ctx);
+        if (isOutput && items.Count == 0 && op[key] is { } empty) r.Report("IXC0002", $"{ctx}: an op needs at least one output", empty);
+        foreach (var p in items)
+        {
+            if (!r.ExpectObject(p, $"{ctx}: {key} entry")) continue;
+            string? name = r.String(p, "name", $"{ctx} {key}");
+            if (name is null) continue;
+            string pctx = $"{ctx} {(isOutput ? "output" : "input")} '{name}'";
+            var dtypes = r.DTypeList(p, "dtype", pctx);
+            var shape = r.Shape(p, "shape", pctx, _ => true);
+            bool optional = r.Bool(p, "optional", pctx, false);
+            if (isOutput && optional) r.Report("IXC0003", $"{pctx}: outputs cannot be optional", p["optional"]!);
+            list.Add(new PortSpec(name, dtypes.ToEquatable(), shape.ToEquatable(), optional));
+        }
+        return list;
+    }
+
+    private static List<AttrSpec> ParseAttrs(JsonValue op, SpecReader r, string ctx)
+    {
+        var list = new List<AttrSpec>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var a in r.Array(op, "attrs", ctx, required: false))
+        {
+            if (!r.ExpectObject(a, $"{ctx}: attribute")) continue;
+            string? name = r.String(a, "name", $"{ctx} attribute");
+            if (name is null) continue;
+            string actx = $"{ctx} attribute '{name}'";
+            if (!seen.Add(name)) r.Report("IXC0006", $"{ctx}: attribute '{name}' is defined twice", a["name"]!);
+            string? type = r.String(a, "type", actx);
+            if (type is not null && !AttrTypes.Contains(type)) { r.Report("IXC0012", $"{actx}: type '{type}' is not one of int, float, bool, string", a["type"]!); type = null; }
+            string? def = null;
+            if (a["default"] is { } d && type is not null)
+            {
+                def = LiteralText(d, type);
+                if (def is null) r.Report("IXC0012", $"{actx}: default {d.Describe()} does not match type {type}", d);
+            }
+            list.Add(new AttrSpec(name, type ?? "float", def, r.String(a, "doc", actx, required: false) ?? ""));
+        }
+        return list;
+    }
+
+    /// <summary>Invariant text of a JSON literal if it has the given attribute type, else null.</summary>
+    public static string? LiteralText(JsonValue v, string type) => type switch
+    {
+        "int" when v.Kind == JsonKind.Number && v.IsInteger => v.RawNumber,
+        "float" when v.Kind == JsonKind.Number => v.RawNumber,
+        "bool" when v.Kind == JsonKind.Bool => v.BoolValue ? "true" : "false",
+        "string" when v.Kind == JsonKind.String => v.StringValue,
+        _ => null,
+    };
+
+    private static KernelSpec? ParseKernel(JsonValue k, SpecReader r, string ctx, List<PortSpec> inputs, HashSet<string> attrs)
+    {
+        string kctx = ctx + " kernel";
+        string? pattern = r.String(k, "pattern", kctx);
+        if (pattern is null) return null;
+        if (!Patterns.Contains(pattern))
+        {
+            r.Report("IXC0018", $"{kctx}: unknown pattern '{pattern}' (known: {string.Join(", ", Patterns)})", k["pattern"]!);
+            return null;
+        }
+        var inputNames = new HashSet<string>(inputs.Select(i => i.Name), StringComparer.Ordinal);
+        string? expr = null, map = null;
+        var reduce = new List<NamedExpr>(); var row = new List<NamedExpr>(); var reduce2 = new List<NamedExpr>(); var row2 = new List<NamedExpr>();
+        var widen = new List<string>();
+        switch (pattern)
+        {
+            case "map":
+                expr = r.String(k, "expr", kctx);
+                if (expr is not null) CheckKernelExpr(expr, k["expr"]!, r, kctx, inputNames, attrs);
+                break;
+            case "row_norm":
+                {
+                    // names visible in row_norm expressions: the row element x, weight w, bias b, row length n, attributes, earlier results
+                    var scope = new HashSet<string>(attrs, StringComparer.Ordinal) { "x", "w", "b", "n" };
+                    foreach (var (section, list) in new[] { ("reduce", reduce), ("row", row), ("reduce2", reduce2), ("row2", row2) })
+                    {
+                        foreach (var e in r.Array(k, section, kctx, required: section is "reduce" or "row"))
+                        {
+                            if (!r.ExpectObject(e, $"{kctx} {section} entry")) continue;
+                            string? n = r.String(e, "name", $"{kctx} {section}");
+                            string? x = r.String(e, "expr", $"{kctx} {section}");
+                            if (n is null || x is null) continue;
+                            CheckKernelExpr(x, e["expr"]!, r, kctx, scope, attrs);
+                            scope.Add(n);
+                            list.Add(new NamedExpr(n, x));
+                        }
+                    }
+                    map = r.String(k, "map", kctx);
+                    if (map is not null) CheckKernelExpr(map, k["map"]!, r, kctx, scope, attrs);
+                    break;
+                }
+            case "gemm":
+                foreach (var w in r.Array(k, "widen", kctx))
+                {
+                    if (w.Kind != JsonKind.String || !SpecReader.DTypes.Contains(w.StringValue!)) r.Report("IXC0004", $"{kctx}: widen entries must be dtypes", w);
+                    else widen.Add(w.StringValue!);
+                }
+                break;
+        }
+        return new KernelSpec(pattern, expr, reduce.ToEquatable(), row.ToEquatable(), reduce2.ToEquatable(), row2.ToEquatable(), map, widen.ToEquatable());
+    }
+
+    private static void CheckKernelExpr(string text, JsonValue at, SpecReader r, string ctx, ISet<string> names, ISet<string> attrs)
+    {
+        var e = r.ParseExpr(text, at, ctx);
+        if (e is null) return;
+        foreach (var id in e.Identifiers())
+            if (!names.Contains(id) && !attrs.Contains(id))
+                r.Report("IXC0018", $"{ctx}: expression '{text}' uses '{id}', which is not an input, an attribute or an earlier result", at);
+        foreach (var c in e.Calls())
+        {
+            if (!KernelFunctions.Contains(c.Name))
+                r.Report("IXC0018", $"{ctx}: expression '{text}' calls unknown function '{c.Name}' (known: {string.Join(", ", KernelFunctions)})", at);
+            else if (c.Args.Count != (c.Name is "max" or "min" ? 2 : 1))
+                r.Report("IXC0018", $"{ctx}: {c.Name} takes {(c.Name is "max" or "min" ? 2 : 1)} argument(s)", at);
+        }
+    }
+}
