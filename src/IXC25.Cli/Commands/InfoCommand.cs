@@ -1,0 +1,49 @@
+using System.CommandLine;
+using IXC25.Model.Loading;
+using IXC25.Runtime;
+using IXC25.Runtime.Checkpoints;
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Cli.Commands;
+
+/// <summary>`ixc25 info --model DIR`: config summary, parameters per module, storage, RAM estimate.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder (config.json + checkpoint or its index)", Required = true };
+        var format = new Option<string>("--format") { Description = "checkpoint form to read when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
+        var context = new Option<int>("--context") { Description = "context length (tokens) for the KV cache estimate", DefaultValueFactory = _ => 8192 };
+        var kv = new Option<string>("--kv-dtype") { Description = "KV cache dtype for the estimate: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
+        var cmd = new Command("info", "Describe a model folder: config, parameter count per module, storage dtype, file format, estimated RAM to run. Works on a folder with only config.json and an index.")
+        {
+            model, format, context, kv,
+        };
+        cmd.SetAction(r =>
+        {
+            int ctx = r.GetValue(context);
+            if (ctx < 1) throw new IxcException($"--context must be at least 1 (got {ctx})");
+            using var dir = ModelDirectory.Open(r.GetValue(model)!.FullName, ParseFormat(r.GetValue(format)!));
+            var report = ModelReport.Build(dir, ctx, ParseKv(r.GetValue(kv)!));
+            r.InvocationConfiguration.Output.Write(report.ToText());
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static CheckpointFormat ParseFormat(string s) => s switch
+    {
+        "auto" => CheckpointFormat.Auto,
+        "safetensors" => CheckpointFormat.Safetensors,
+        "bin" => CheckpointFormat.TorchBin,
+        _ => throw new IxcException($"--format must be auto, safetensors or bin (got '{s}')"),
+    };
+
+    internal static DType ParseKv(string s) => s switch
+    {
+        "f32" => DType.F32,
+        "bf16" => DType.BF16,
+        "f16" => DType.F16,
+        _ => throw new IxcException($"--kv-dtype must be f32, bf16 or f16 (got '{s}')"),
+    };
+}
