@@ -1020,17 +1020,9 @@ class InternLMXComposer2ForCausalLM(nn.Module):
         return importlib.import_module("ixc_utils_ref")
 
     def vis_processor(self, pil_image):
-        """Mirrors the `vis_processor` attribute: ToTensor then Normalize with the CLIP mean/std.
-        Uses the preprocessing reference's implementation when it provides one."""
-        utils = self._ixc_utils()
-        proc = getattr(utils, "vis_processor", None)
-        if proc is not None:
-            return proc(pil_image)
-        import numpy as np
-        arr = torch.from_numpy(np.asarray(pil_image, dtype=np.uint8).copy()).permute(2, 0, 1).float().div(255)
-        mean = torch.tensor((0.48145466, 0.4578275, 0.40821073)).view(3, 1, 1)
-        std = torch.tensor((0.26862954, 0.26130258, 0.27577711)).view(3, 1, 1)
-        return (arr - mean) / std
+        """Mirrors the `vis_processor` attribute (ToTensor then Normalize with the CLIP mean/std),
+        taken from the preprocessing reference. Returns [3, H, W] float32."""
+        return self._ixc_utils().vis_processor(pil_image)
 
     def encode_img(self, image, hd_num=25, trace=None, trace_index=0):
         """Mirrors InternLMXComposer2ForCausalLM.encode_img. `image` is a normalized pixel tensor
@@ -1043,12 +1035,11 @@ class InternLMXComposer2ForCausalLM(nn.Module):
             ext = os.path.splitext(image)[1].lower()
             utils = self._ixc_utils()
             if ext in IMAGE_EXTENSIONS:
-                from PIL import Image
-                pil = utils.Image_transform(Image.open(image), hd_num=hd_num)
+                # the preprocessing reference's load_image adds convert('RGB') (its documented deviation)
+                pil = utils.Image_transform(utils.load_image(image), hd_num=hd_num)
             elif ext in VIDEO_EXTENSIONS:
                 frames = utils.load_video(image)
-                font = utils.get_font() if hasattr(utils, "get_font") else None
-                pil = utils.Video_transform(utils.frame2img(frames, font), hd_num=hd_num)
+                pil = utils.Video_transform(utils.frame2img(frames, utils.get_font()), hd_num=hd_num)
             else:
                 raise ValueError(f"image {image}: unknown extension {ext!r}")
             image = self.vis_processor(pil).unsqueeze(0)
