@@ -32,7 +32,6 @@ which is what the only public engine that supported them (lmdeploy TurboMind) di
 import json
 import math
 import os
-from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
