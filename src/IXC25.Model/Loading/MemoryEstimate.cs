@@ -33,7 +33,7 @@ public sealed record MemoryEstimate(long WeightBytes, long KvBytes, long Workspa
     public string ToText(string indent)
     {
         var ci = CultureInfo.InvariantCulture;
-        static string G(long b) => (b / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB";
+        static string G(long b) => b >= 1L << 30 ? (b / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB" : (b / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
         return string.Create(ci,
             $"{indent}weights      {G(WeightBytes)} (memory-mapped, stored dtype)\n" +
             $"{indent}kv cache     {G(KvBytes)} for {ContextTokens:N0} tokens in {KvDType.SpecName()}\n" +

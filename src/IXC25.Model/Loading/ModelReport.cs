@@ -112,7 +112,7 @@ public sealed class ModelReport
         sb.AppendLine(ci, $"  partial lora rank {d.R} on wqkv, wo, w1, w2, w3 (image tokens only)");
         sb.AppendLine("parameters");
         foreach (var (m, n) in Modules) sb.AppendLine(ci, $"  {m,-26} {n,16:N0}");
-        sb.AppendLine(ci, $"  {"total (without task LoRAs)",-26} {BaseParams,16:N0}  ({BaseParams / 1e9:0.000}e9)");
+        sb.AppendLine(ci, $"  {"total (without task LoRAs)",-26} {BaseParams,16:N0}  ({BaseParams.ToString("0.000e0", ci)})");
         foreach (var (g, n) in Groups)
             sb.AppendLine(ci, $"  {"task LoRA " + g,-26} {(n is null ? "present (ranks need the shards)" : n.Value.ToString("N0", ci)),16}");
         sb.AppendLine("checkpoint");
