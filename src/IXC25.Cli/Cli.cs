@@ -20,6 +20,7 @@ public static class Cli
 
     private static IEnumerable<Command> Commands()
     {
+        yield return DemoCommand.Create();
         yield return InfoCommand.Create();
     }
 
