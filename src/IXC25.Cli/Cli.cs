@@ -22,6 +22,7 @@ public static class Cli
     {
         yield return DemoCommand.Create();
         yield return InfoCommand.Create();
+        yield return OpCommand.Create();
     }
 
     /// <summary>Runs the CLI with the given arguments; returns the process exit code.</summary>

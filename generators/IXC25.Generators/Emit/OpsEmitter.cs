@@ -19,6 +19,7 @@ internal static class OpsEmitter
         yield return ("OpCatalog.g.cs", EmitCatalog(ops));
         yield return ("OpAttrs.g.cs", EmitAttrs(ops));
         yield return ("ToleranceTable.g.cs", EmitTolerances(tolerances));
+        yield return ("OpShapes.g.cs", EmitShapes(ops));
     }
 
     private static string EmitCatalog(OpSet ops)
@@ -113,6 +114,75 @@ internal static class OpsEmitter
         w.Close();
         return CodeWriter.Header(Namespace) + w;
     }
+
+    /// <summary>
+    /// Per op: unify the symbolic input shapes with actual shapes (bare symbols bind, expressions are
+    /// checked), and compute output shapes where the spec determines them.
+    /// </summary>
+    private static string EmitShapes(OpSet ops)
+    {
+        var w = new CodeWriter();
+        w.Doc("Shape checking generated from the symbolic shapes of spec/ops.json.");
+        w.Open("public static partial class OpShapes");
+        foreach (var op in ops.Ops)
+        {
+            string pascal = ModelParser.Pascal(op.Name);
+            w.Doc($"Binds the shape symbols of '{op.Name}' from its inputs (and int attributes); throws naming the port and dimension on a mismatch.");
+            w.Open($"public static global::System.Collections.Generic.IReadOnlyDictionary<string, long> {pascal}(global::System.Collections.Generic.IReadOnlyDictionary<string, long[]> shapes, {pascal}Attrs attrs)");
+            w.Line($"var u = new global::IXC25.Runtime.Spec.ShapeUnifier({CodeWriter.Str(op.Name)}, shapes);");
+            foreach (var b in op.SymbolBindings)
+                w.Line($"u.BindAttr({CodeWriter.Str(b.Symbol)}, attrs.{ModelParser.Pascal(b.Attr)}, {CodeWriter.Str(b.Attr)});");
+            var present = new Dictionary<string, string>();
+            foreach (var p in op.Inputs)
+            {
+                string flag = "has_" + p.Name;
+                present[p.Name] = flag;
+                w.Line($"bool {flag} = u.Port({CodeWriter.Str(p.Name)}, {p.Shape.Count}, {(p.Optional ? "true" : "false")});");
+            }
+            // pass 1: bare symbols (required ports first so optional ones are checked against them)
+            foreach (var p in op.Inputs.OrderBy(p => p.Optional))
+                for (int d = 0; d < p.Shape.Count; d++)
+                    if (Expr.Parse(p.Shape[d]) is Ident id)
+                        w.Line($"if ({present[p.Name]}) u.Bind({CodeWriter.Str(p.Name)}, {d}, {CodeWriter.Str(id.Name)});");
+            // pass 2: numbers and expressions
+            foreach (var p in op.Inputs)
+                for (int d = 0; d < p.Shape.Count; d++)
+                {
+                    var e = Expr.Parse(p.Shape[d]);
+                    if (e is Ident) continue;
+                    w.Line($"if ({present[p.Name]}) u.Check({CodeWriter.Str(p.Name)}, {d}, {CodeWriter.Str(p.Shape[d])}, () => {Long(e, p.Shape[d])});");
+                }
+            w.Line("return u.Values;");
+            w.Close();
+            foreach (var o in op.Outputs)
+            {
+                w.Doc($"Shape of output '{o.Name}' of '{op.Name}' from bound symbols, or null when the op computes it.");
+                w.Open($"public static long[]? {pascal}{ModelParser.Pascal(o.Name)}Shape(global::System.Collections.Generic.IReadOnlyDictionary<string, long> s)");
+                var known = op.Inputs.SelectMany(p => p.Shape).Select(Expr.Parse).OfType<Ident>().Select(i => i.Name)
+                    .Concat(op.SymbolBindings.Select(b => b.Symbol)).ToList();
+                bool computable = o.Shape.All(d => Expr.Parse(d).Identifiers().All(known.Contains));
+                if (!computable) w.Line("return null;");
+                else
+                {
+                    w.Line("var u = new global::IXC25.Runtime.Spec.ShapeUnifier(\"" + op.Name + "\", new global::System.Collections.Generic.Dictionary<string, long[]>());");
+                    w.Line("return [" + string.Join(", ", o.Shape.Select(d => Long(Expr.Parse(d), d, "s"))) + "];");
+                }
+                w.Close();
+            }
+        }
+        w.Close();
+        return CodeWriter.Header(Namespace) + w;
+    }
+
+    private static string Long(Expr e, string text, string table = "u") => e switch
+    {
+        Num n => n.Raw + "L",
+        Ident id => $"{table}[{CodeWriter.Str(id.Name)}]",
+        Unary u => "(-" + Long(u.Operand, text, table) + ")",
+        Binary { Op: '/' } b => $"u.Div({Long(b.Left, text, table)}, {Long(b.Right, text, table)}, {CodeWriter.Str(text)})",
+        Binary b => $"checked({Long(b.Left, text, table)} {b.Op} {Long(b.Right, text, table)})",
+        _ => throw new System.InvalidOperationException("functions are not allowed in shapes"),
+    };
 
     private static string R(double d) => d.ToString("R", CultureInfo.InvariantCulture) + "d";
 }

@@ -1,0 +1,63 @@
+namespace IXC25.Runtime.Spec;
+
+/// <summary>
+/// Binds an op's shape symbols (spec/ops.json) to the shapes of actual inputs, used by the generated
+/// <c>OpShapes</c>: bare symbols bind on first sight and must agree afterwards; expression dimensions
+/// are checked once every symbol is bound. Errors name the op, the port, the dimension and both values.
+/// </summary>
+public sealed class ShapeUnifier(string op, IReadOnlyDictionary<string, long[]> shapes)
+{
+    private readonly Dictionary<string, long> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _boundBy = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, long> Values => _values;
+
+    public long this[string symbol] => _values.TryGetValue(symbol, out var v) ? v : throw new IxcException($"op '{op}': symbol {symbol} is not determined by the inputs");
+
+    public void BindAttr(string symbol, long value, string attr)
+    {
+        _values[symbol] = value;
+        _boundBy[symbol] = $"attribute {attr}";
+    }
+
+    /// <summary>Checks that a present input has the given rank; returns false for an absent optional input.</summary>
+    public bool Port(string name, int rank, bool optional)
+    {
+        if (!shapes.TryGetValue(name, out var s))
+        {
+            if (optional) return false;
+            throw new IxcException($"op '{op}': missing input '{name}'");
+        }
+        if (s.Length != rank)
+            throw new IxcException($"op '{op}': input '{name}' has rank {s.Length} (shape {Tensors.Shape.Format(s)}), expected rank {rank}");
+        return true;
+    }
+
+    public void Bind(string port, int dim, string symbol)
+    {
+        long actual = shapes[port][dim];
+        if (_values.TryGetValue(symbol, out var v))
+        {
+            if (v != actual)
+                throw new IxcException($"op '{op}': input '{port}' dimension {dim} is {actual}, but {symbol} = {v} (from {_boundBy[symbol]}); shape {Tensors.Shape.Format(shapes[port])}");
+            return;
+        }
+        _values[symbol] = actual;
+        _boundBy[symbol] = $"'{port}' dimension {dim}";
+    }
+
+    public void Check(string port, int dim, string text, Func<long> expected)
+    {
+        long actual = shapes[port][dim];
+        long e = expected();
+        if (e != actual)
+            throw new IxcException($"op '{op}': input '{port}' dimension {dim} is {actual}, expected {text} = {e}; shape {Tensors.Shape.Format(shapes[port])}");
+    }
+
+    /// <summary>Exact division for expression dimensions.</summary>
+    public long Div(long a, long b, string text)
+    {
+        if (b == 0 || a % b != 0) throw new IxcException($"op '{op}': {text} needs {a} to be divisible by {b}");
+        return a / b;
+    }
+}
