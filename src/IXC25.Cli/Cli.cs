@@ -1,4 +1,5 @@
 using System.CommandLine;
+using IXC25.Cli.Commands;
 using IXC25.Runtime;
 
 namespace IXC25.Cli;
@@ -19,7 +20,9 @@ public static class Cli
 
     private static IEnumerable<Command> Commands()
     {
-        yield break;
+        yield return TokenizeCommand.Create();
+        yield return DetokenizeCommand.Create();
+        yield return PromptCommand.Create();
     }
 
     /// <summary>Runs the CLI with the given arguments; returns the process exit code.</summary>
