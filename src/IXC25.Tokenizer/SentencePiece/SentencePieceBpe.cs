@@ -4,9 +4,10 @@ using System.Text;
 namespace IXC25.Tokenizer.SentencePiece;
 
 /// <summary>
-/// SentencePiece-BPE encoding and decoding, id-exact with the <c>sentencepiece</c> library (0.1.97,
-/// the version the goldens come from; the BPE, normalizer and decoder code paths used here are the
-/// same in 0.1.99, which upstream pins) for models of the InternLM2 kind (see <see cref="SentencePieceModel"/>).
+/// SentencePiece-BPE encoding and decoding, id-exact with the <c>sentencepiece</c> library for models
+/// of the InternLM2 kind (see <see cref="SentencePieceModel"/>). The goldens come from 0.1.97 (Debian);
+/// upstream pins 0.1.99, and <c>bpe_model.cc</c>, <c>normalizer.cc</c>, <c>model_interface.cc</c> and
+/// <c>sentencepiece_processor.cc</c> are identical in the two releases.
 /// <para>
 /// Why our own: Microsoft.ML.Tokenizers 2.0.1 loads the InternLM2 model but is not id-exact with
 /// sentencepiece. It breaks score ties at the rightmost pair (sentencepiece: leftmost) and lets merges
@@ -185,11 +186,15 @@ public sealed class SentencePieceBpe
 
     [ThreadStatic] private static Scratch? scratch;
 
+    private const int MaxRetainedInput = 1 << 18;
+
     /// <summary>Encodes UTF-8 bytes (malformed bytes are treated as sentencepiece treats them) and appends the ids.</summary>
     public void Encode(ReadOnlySpan<byte> input, List<int> output)
     {
         if (input.IsEmpty) return;
-        var s = scratch ??= new Scratch();
+        // Inputs up to 256 KiB reuse this thread's buffers; a larger one gets its own, so that one huge
+        // text does not pin tens of megabytes per thread afterwards.
+        var s = input.Length <= MaxRetainedInput ? scratch ??= new Scratch() : new Scratch();
         if (s.Norm.Length < input.Length * 3) s.Norm = new byte[Math.Max(input.Length * 3, s.Norm.Length * 2)];
         int normLength = Normalize(input, s.Norm);
         var text = s.Norm.AsSpan(0, normLength);
