@@ -15,6 +15,7 @@ public static class BenchHost
     private static readonly Dictionary<string, (string Doc, Action<BenchArgs> Run)> Registry = new(StringComparer.Ordinal)
     {
         ["memread"] = ("memory read bandwidth: sum of a large float32 array (--gib 2)", MemoryBandwidth.Run),
+        ["tokenize"] = ("SentencePiece-BPE encode throughput on the tokenizer golden corpus, one thread (--runs 7)", TokenizerBench.Run),
     };
 
     public static void Register(string name, string doc, Action<BenchArgs> run) => Registry[name] = (doc, run);

@@ -23,6 +23,9 @@ public static class Cli
         yield return DemoCommand.Create();
         yield return InfoCommand.Create();
         yield return OpCommand.Create();
+        yield return TokenizeCommand.Create();
+        yield return DetokenizeCommand.Create();
+        yield return PromptCommand.Create();
     }
 
     /// <summary>Runs the CLI with the given arguments; returns the process exit code.</summary>
