@@ -23,6 +23,7 @@ public static class Cli
         yield return DemoCommand.Create();
         yield return InfoCommand.Create();
         yield return OpCommand.Create();
+        yield return RopeTableCommand.Create();
         yield return TokenizeCommand.Create();
         yield return DetokenizeCommand.Create();
         yield return PromptCommand.Create();
