@@ -15,7 +15,8 @@ namespace IXC25.Generators;
 /// <list type="bullet">
 /// <item><c>model</c>: typed config, dimension symbols, parameter tree + checkpoint binding (IXC25.Model)</item>
 /// <item><c>taps</c>: trace tap names (IXC25.Model)</item>
-/// <item><c>ops</c>: op registry, typed attributes, tolerance table (IXC25.Backends.Cpu)</item>
+/// <item><c>ops</c>: op registry, typed attributes, shape checks, tolerance table, the IGraphOps backend interface (IXC25.Backends.Cpu)</item>
+/// <item><c>graph</c>: the forward pass, one method per graph block (IXC25.Model)</item>
 /// </list>
 /// Spec problems are reported as diagnostics IXC0001.. located in the spec file.
 /// </summary>
@@ -58,6 +59,8 @@ public sealed class SpecGenerator : IIncrementalGenerator
                 spc.AddSource("Ixc25Taps.g.cs", TapsEmitter.Emit(spec.Model));
             if (Want("ops") && spec.Ops is not null)
                 foreach (var (hint, src) in OpsEmitter.Emit(spec.Ops, spec.Tolerances.ToList())) spc.AddSource(hint, src);
+            if (Want("graph") && spec.Model is not null && spec.Ops is not null)
+                spc.AddSource("Ixc25Graph.g.cs", GraphEmitter.Emit(spec.Model, spec.Ops));
         });
     }
 

@@ -20,6 +20,7 @@ internal static class OpsEmitter
         yield return ("OpAttrs.g.cs", EmitAttrs(ops));
         yield return ("ToleranceTable.g.cs", EmitTolerances(tolerances));
         yield return ("OpShapes.g.cs", EmitShapes(ops));
+        yield return ("IGraphOps.g.cs", EmitGraphOps(ops));
     }
 
     private static string EmitCatalog(OpSet ops)
@@ -56,7 +57,7 @@ internal static class OpsEmitter
     }
 
     private static string Port(PortSpec p) =>
-        $"new global::IXC25.Runtime.Spec.PortInfo({CodeWriter.Str(p.Name)}, [{string.Join(", ", p.DTypes.Select(d => "global::IXC25.Runtime.Tensors.DType." + TapsEmitter.DType(d)))}], [{string.Join(", ", p.Shape.Select(CodeWriter.Str))}], {(p.Optional ? "true" : "false")})";
+        $"new global::IXC25.Runtime.Spec.PortInfo({CodeWriter.Str(p.Name)}, [{string.Join(", ", p.DTypes.Where(d => d != "kv").Select(d => "global::IXC25.Runtime.Tensors.DType." + TapsEmitter.DType(d)))}], [{string.Join(", ", p.Shape.Select(CodeWriter.Str))}], {(p.Optional ? "true" : "false")}, {(p.Inout ? "true" : "false")}, {(p.IsCache ? "true" : "false")})";
 
     private static string ClrType(string t) => t switch { "int" => "int", "float" => "float", "bool" => "bool", _ => "string" };
 
@@ -133,19 +134,19 @@ internal static class OpsEmitter
             foreach (var b in op.SymbolBindings)
                 w.Line($"u.BindAttr({CodeWriter.Str(b.Symbol)}, attrs.{ModelParser.Pascal(b.Attr)}, {CodeWriter.Str(b.Attr)});");
             var present = new Dictionary<string, string>();
-            foreach (var p in op.Inputs)
+            foreach (var p in op.Inputs.Where(p => !p.IsCache))
             {
                 string flag = "has_" + p.Name;
                 present[p.Name] = flag;
                 w.Line($"bool {flag} = u.Port({CodeWriter.Str(p.Name)}, {p.Shape.Count}, {(p.Optional ? "true" : "false")});");
             }
             // pass 1: bare symbols (required ports first so optional ones are checked against them)
-            foreach (var p in op.Inputs.OrderBy(p => p.Optional))
+            foreach (var p in op.Inputs.Where(p => !p.IsCache).OrderBy(p => p.Optional))
                 for (int d = 0; d < p.Shape.Count; d++)
                     if (Expr.Parse(p.Shape[d]) is Ident id)
                         w.Line($"if ({present[p.Name]}) u.Bind({CodeWriter.Str(p.Name)}, {d}, {CodeWriter.Str(id.Name)});");
             // pass 2: numbers and expressions
-            foreach (var p in op.Inputs)
+            foreach (var p in op.Inputs.Where(p => !p.IsCache))
                 for (int d = 0; d < p.Shape.Count; d++)
                 {
                     var e = Expr.Parse(p.Shape[d]);
@@ -158,7 +159,7 @@ internal static class OpsEmitter
             {
                 w.Doc($"Shape of output '{o.Name}' of '{op.Name}' from bound symbols, or null when the op computes it.");
                 w.Open($"public static long[]? {pascal}{ModelParser.Pascal(o.Name)}Shape(global::System.Collections.Generic.IReadOnlyDictionary<string, long> s)");
-                var known = op.Inputs.SelectMany(p => p.Shape).Select(Expr.Parse).OfType<Ident>().Select(i => i.Name)
+                var known = op.Inputs.Where(p => !p.IsCache).SelectMany(p => p.Shape).Select(Expr.Parse).OfType<Ident>().Select(i => i.Name)
                     .Concat(op.SymbolBindings.Select(b => b.Symbol)).ToList();
                 bool computable = o.Shape.All(d => Expr.Parse(d).Identifiers().All(known.Contains));
                 if (!computable) w.Line("return null;");
@@ -172,6 +173,51 @@ internal static class OpsEmitter
         }
         w.Close();
         return CodeWriter.Header(Namespace) + w;
+    }
+
+    /// <summary>A port that takes stored weights (any dtype list with bf16 or f16) rather than an activation.</summary>
+    public static bool IsWeightPort(PortSpec p) => p.DTypes.Contains("bf16") || p.DTypes.Contains("f16");
+
+    public static string PortType(PortSpec p) =>
+        (p.IsCache ? "global::IXC25.Backends.Cpu.KvLayer" : IsWeightPort(p) ? "global::IXC25.Runtime.Tensors.NamedTensor" : "global::IXC25.Backends.Cpu.Act") + (p.Optional ? "?" : "");
+
+    public static string ReturnType(OpSpec op) =>
+        op.Outputs.Count == 1 ? "global::IXC25.Backends.Cpu.Act" : "global::IXC25.Backends.Cpu." + ModelParser.Pascal(op.Name) + "Outputs";
+
+    /// <summary>
+    /// The interface a backend implements to run the generated graph (src/IXC25.Model, Ixc25Graph):
+    /// one method per op; activations in, freshly allocated activations out.
+    /// </summary>
+    private static string EmitGraphOps(OpSet ops)
+    {
+        var w = new CodeWriter();
+        w.Doc("What a backend provides to run the forward pass generated from spec/model.json's graph: one method per op of spec/ops.json. Weight ports take the stored tensor (bf16/f16/f32), activation ports an Act, cache ports a KvLayer; outputs are new activations owned by the caller.");
+        w.Open("public partial interface IGraphOps");
+        foreach (var op in ops.Ops)
+        {
+            w.Doc(op.Doc);
+            var ps = op.Inputs.Select(p => $"{PortType(p)} {Ident(p.Name)}").Concat(new[] { $"{ModelParser.Pascal(op.Name)}Attrs attrs" });
+            w.Line($"{ReturnType(op)} {ModelParser.Pascal(op.Name)}({string.Join(", ", ps)});");
+        }
+        w.Line();
+        w.Doc("Gives an activation's storage back (the generated code calls it after the last use).");
+        w.Line("void Release(global::IXC25.Backends.Cpu.Act a);");
+        w.Close();
+        foreach (var op in ops.Ops.Where(o => o.Outputs.Count > 1))
+        {
+            w.Line();
+            w.Doc($"Outputs of op '{op.Name}'.");
+            w.Line($"public sealed record {ModelParser.Pascal(op.Name)}Outputs({string.Join(", ", op.Outputs.Select(o => $"global::IXC25.Backends.Cpu.Act {ModelParser.Pascal(o.Name)}"))});");
+        }
+        return CodeWriter.Header(Namespace) + w;
+    }
+
+    /// <summary>A C# parameter name for a port.</summary>
+    public static string Ident(string name)
+    {
+        var parts = name.Split('_');
+        var s = parts[0] + string.Concat(parts.Skip(1).Select(p => p.Length == 0 ? "" : char.ToUpperInvariant(p[0]) + p.Substring(1)));
+        return s is "class" or "in" or "out" or "base" ? "@" + s : s;
     }
 
     private static string Long(Expr e, string text, string table = "u") => e switch

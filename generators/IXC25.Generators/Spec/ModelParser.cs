@@ -406,7 +406,7 @@ internal sealed class ModelParser
             var ins = new List<BlockInput>();
             foreach (var i in b["inputs"]?.Items ?? new List<JsonValue>())
                 if (i.Kind == JsonKind.Object && i["name"]?.StringValue is { } inName)
-                    ins.Add(new BlockInput(inName, EquatableArray<string>.Empty, i["optional"]?.BoolValue ?? false));
+                    ins.Add(new BlockInput(inName, EquatableArray<string>.Empty, i["optional"]?.BoolValue ?? false, i["kind"]?.StringValue ?? "tensor"));
             var outs = (b["outputs"]?.Items ?? new List<JsonValue>()).Where(o => o.Kind == JsonKind.String).Select(o => o.StringValue!).ToList();
             headers[bn] = (ins, outs);
         }
@@ -425,22 +425,26 @@ internal sealed class ModelParser
             if (scopeNode is null) _r.Report("IXC0010", $"{ctx}: scope '{scope}' is not a module path", b["scope"] ?? b);
 
             var locals = new HashSet<string>(StringComparer.Ordinal);
+            var kvLocals = new HashSet<string>(StringComparer.Ordinal);
             var inputs = new List<BlockInput>();
             foreach (var i in _r.Array(b, "inputs", ctx))
             {
                 if (!_r.ExpectObject(i, $"{ctx} input")) continue;
                 string? inName = _r.String(i, "name", $"{ctx} input");
                 if (inName is null) continue;
-                var shape = _r.Shape(i, "shape", $"{ctx} input '{inName}'", id => IsModelSymbol(id) || _runtimeSymbols.Contains(id));
+                string kind = _r.String(i, "kind", $"{ctx} input '{inName}'", required: false) ?? "tensor";
+                if (kind != "tensor" && kind != "kv") _r.Report("IXC0003", $"{ctx}: input '{inName}' has kind '{kind}' (tensor or kv)", i["kind"]!);
+                var shape = kind == "kv" ? new List<string>() : _r.Shape(i, "shape", $"{ctx} input '{inName}'", id => IsModelSymbol(id) || _runtimeSymbols.Contains(id));
                 if (!locals.Add(inName)) _r.Report("IXC0006", $"{ctx}: input '{inName}' is defined twice", i["name"]!);
-                inputs.Add(new BlockInput(inName, shape.ToEquatable(), _r.Bool(i, "optional", ctx, false)));
+                if (kind == "kv") kvLocals.Add(inName);
+                inputs.Add(new BlockInput(inName, shape.ToEquatable(), _r.Bool(i, "optional", ctx, false), kind));
             }
 
             var steps = new List<StepSpec>();
             foreach (var s in _r.Array(b, "steps", ctx))
             {
                 if (!_r.ExpectObject(s, $"{ctx} step")) continue;
-                if (ParseStep(s, ctx, scopeNode, scopeIndices, locals, headers, tapNames) is { } step) steps.Add(step);
+                if (ParseStep(s, ctx, scopeNode, scopeIndices, locals, kvLocals, headers, tapNames) is { } step) steps.Add(step);
             }
             var outputs = new List<string>();
             foreach (var o in _r.Array(b, "outputs", ctx))
@@ -454,7 +458,7 @@ internal sealed class ModelParser
         return blocks;
     }
 
-    private StepSpec? ParseStep(JsonValue s, string ctx, ModuleNode? scopeNode, List<string> scopeIndices, HashSet<string> locals,
+    private StepSpec? ParseStep(JsonValue s, string ctx, ModuleNode? scopeNode, List<string> scopeIndices, HashSet<string> locals, HashSet<string> kvLocals,
         Dictionary<string, (List<BlockInput> Inputs, List<string> Outputs)> blocks, HashSet<string> tapNames)
     {
         string? op = _r.String(s, "op", ctx, required: false);
@@ -492,6 +496,12 @@ internal sealed class ModelParser
                         _r.Report("IXC0010", $"{sctx}: parameter '{refText}' does not exist in scope '{ScopeName(scopeNode)}'", v);
                 }
                 else if (!locals.Contains(refText)) _r.Report("IXC0010", $"{sctx}: tensor '{refText}' is not a block input or an earlier step's output", v);
+                else
+                {
+                    bool wantsKv = opSpec?.Inputs.FirstOrDefault(p => p.Name == k)?.IsCache ?? (call is not null && callee.Inputs.FirstOrDefault(p => p.Name == k)?.Kind == "kv");
+                    if (wantsKv != kvLocals.Contains(refText))
+                        _r.Report("IXC0011", $"{sctx}: input '{k}' {(wantsKv ? "needs a KV cache (a block input of kind kv)" : "needs a tensor")}, '{refText}' is {(kvLocals.Contains(refText) ? "a KV cache" : "a tensor")}", v);
+                }
                 bound.Add(k);
                 ins.Add(new KeyValue(k, refText));
             }

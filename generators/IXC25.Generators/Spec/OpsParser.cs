@@ -76,11 +76,15 @@ internal static class OpsParser
             string? name = r.String(p, "name", $"{ctx} {key}");
             if (name is null) continue;
             string pctx = $"{ctx} {(isOutput ? "output" : "input")} '{name}'";
-            var dtypes = r.DTypeList(p, "dtype", pctx);
+            var dtypes = r.DTypeList(p, "dtype", pctx, allowKv: !isOutput);
             var shape = r.Shape(p, "shape", pctx, _ => true);
             bool optional = r.Bool(p, "optional", pctx, false);
+            bool inout = r.Bool(p, "inout", pctx, false);
             if (isOutput && optional) r.Report("IXC0003", $"{pctx}: outputs cannot be optional", p["optional"]!);
-            list.Add(new PortSpec(name, dtypes.ToEquatable(), shape.ToEquatable(), optional));
+            if (isOutput && inout) r.Report("IXC0003", $"{pctx}: 'inout' is for inputs", p["inout"]!);
+            bool isKv = dtypes.Contains("kv");
+            if (isKv && (dtypes.Count != 1 || !inout)) r.Report("IXC0004", $"{pctx}: dtype 'kv' (a KV cache object) stands alone and needs \"inout\": true", p["dtype"]!);
+            list.Add(new PortSpec(name, dtypes.ToEquatable(), shape.ToEquatable(), optional, inout));
         }
         return list;
     }

@@ -30,7 +30,12 @@ internal sealed record OpSpec(
     KernelSpec? Kernel);
 
 /// <param name="Shape">Each dimension as expression text ("T", "(H + 2 * HKV) * D", "3").</param>
-internal sealed record PortSpec(string Name, EquatableArray<string> DTypes, EquatableArray<string> Shape, bool Optional);
+/// <param name="Inout">The op updates this input in place (KV caches).</param>
+internal sealed record PortSpec(string Name, EquatableArray<string> DTypes, EquatableArray<string> Shape, bool Optional, bool Inout)
+{
+    /// <summary>A backend KV cache object rather than a tensor (dtype "kv").</summary>
+    public bool IsCache => DTypes.Count == 1 && DTypes[0] == "kv";
+}
 
 /// <param name="Type">int, float, bool or string.</param>
 /// <param name="Default">The default as invariant text, or null when the attribute is required.</param>
@@ -111,7 +116,8 @@ internal sealed record ModuleNode(
 internal sealed record ParamSpec(string Path, string Key, EquatableArray<string> Shape, string? Group, bool Unused,
     EquatableArray<string> IndexVars, EquatableArray<string> RepeatSymbols);
 
-internal sealed record BlockInput(string Name, EquatableArray<string> Shape, bool Optional);
+/// <param name="Kind">"tensor", or "kv" for a KV cache object.</param>
+internal sealed record BlockInput(string Name, EquatableArray<string> Shape, bool Optional, string Kind);
 
 /// <summary>One step of a block: an op invocation or a call of another block (possibly repeated).</summary>
 internal sealed record StepSpec(

@@ -124,7 +124,7 @@ internal sealed class SpecReader
     }
 
     /// <summary>dtype: a string or an array of strings, each a known dtype.</summary>
-    public List<string> DTypeList(JsonValue owner, string key, string context)
+    public List<string> DTypeList(JsonValue owner, string key, string context, bool allowKv = false)
     {
         var result = new List<string>();
         var v = Member(owner, key, context);
@@ -133,6 +133,7 @@ internal sealed class SpecReader
         foreach (var item in items)
         {
             if (item.Kind != JsonKind.String) { Report("IXC0003", $"{context}: dtype must be a string or an array of strings", item); continue; }
+            if (allowKv && item.StringValue == "kv") { result.Add("kv"); continue; }
             if (!DTypes.Contains(item.StringValue!)) { Report("IXC0004", $"{context}: unknown dtype '{item.StringValue}' (known: {string.Join(", ", DTypes)})", item); continue; }
             result.Add(item.StringValue!);
         }

@@ -4,9 +4,12 @@ namespace IXC25.Runtime.Spec;
 
 /// <summary>An op input or output as declared in spec/ops.json.</summary>
 /// <param name="Shape">Dimensions as spec text ("T", "(H + 2 * HKV) * D").</param>
-public sealed record PortInfo(string Name, DType[] DTypes, string[] Shape, bool Optional)
+/// <param name="Inout">Updated in place by the op.</param>
+/// <param name="IsCache">A backend KV cache object (dtype "kv"), not a tensor; <see cref="DTypes"/> is empty.</param>
+public sealed record PortInfo(string Name, DType[] DTypes, string[] Shape, bool Optional, bool Inout = false, bool IsCache = false)
 {
-    public override string ToString() => $"{Name}: {string.Join("|", DTypes.Select(d => d.SpecName()))}[{string.Join(", ", Shape)}]{(Optional ? " (optional)" : "")}";
+    public override string ToString() =>
+        $"{Name}: {(IsCache ? "kv" : string.Join("|", DTypes.Select(d => d.SpecName())))}[{string.Join(", ", Shape)}]{(Optional ? " (optional)" : "")}{(Inout ? " (in/out)" : "")}";
 }
 
 /// <summary>An op attribute: type is int, float, bool or string; Default is null when required.</summary>

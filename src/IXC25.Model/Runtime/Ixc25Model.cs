@@ -1,0 +1,211 @@
+using IXC25.Backends.Cpu;
+using IXC25.Model.Loading;
+using IXC25.Model.Rope;
+using IXC25.Runtime;
+using IXC25.Runtime.Tensors;
+using IXC25.Tokenizer;
+using IXC25.Tokenizer.Prompt;
+using IXC25.Vision.Transforms;
+
+namespace IXC25.Model.Runtime;
+
+/// <summary>
+/// A loaded IXC-2.5 model: config, memory-mapped weights bound to the spec, tokenizer, rotary module,
+/// and the forward pass generated from the spec's graph (<see cref="Ixc25Graph"/>) on the CPU backend.
+/// This class holds the drivers around the generated blocks: the vision tower per image, the input
+/// sequence (text embeddings and image tokens interleaved as the prompt says), the decoder layers over
+/// their KV caches, the output head. Not thread-safe: one forward pass at a time (the rotary module has
+/// upstream's state).
+/// </summary>
+public sealed class Ixc25Model : IDisposable
+{
+    private readonly ModelDirectory _dir;
+
+    private Ixc25Model(ModelDirectory dir, Ixc25Weights weights, InternLM2Tokenizer tokenizer, ModelOptions options)
+    {
+        _dir = dir;
+        Weights = weights;
+        Tokenizer = tokenizer;
+        Options = options;
+        Cpu = new CpuOps(options.Threads);
+        Ops = new CpuGraphOps(Cpu);
+        Rope = new RotaryEmbedding(RopeConfig.FromConfig(dir.Config), options.RopeMode);
+    }
+
+    public Ixc25Config Config => _dir.Config;
+    public Ixc25Dims Dims => Weights.Dims;
+    public Ixc25Weights Weights { get; }
+    public InternLM2Tokenizer Tokenizer { get; }
+    public ModelOptions Options { get; }
+    public CpuOps Cpu { get; }
+    public IGraphOps Ops { get; }
+    public RotaryEmbedding Rope { get; }
+    public ModelDirectory Directory => _dir;
+
+    /// <summary>Opens a model folder: config, checkpoint (validated against the spec), tokenizer.model.</summary>
+    public static Ixc25Model Open(string path, ModelOptions? options = null)
+    {
+        options ??= ModelOptions.Default;
+        var dir = ModelDirectory.Open(path, options.Format);
+        try
+        {
+            var weights = dir.BindWeights();
+            if (!File.Exists(dir.TokenizerPath)) throw new IxcException($"{path}: no tokenizer.model");
+            var tokenizer = InternLM2Tokenizer.Load(dir.TokenizerPath);
+            if (tokenizer.VocabSize > weights.Dims.V)
+                throw new IxcException($"{path}: tokenizer has {tokenizer.VocabSize} pieces but the model's vocabulary is {weights.Dims.V}");
+            return new Ixc25Model(dir, weights, tokenizer, options);
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A graph bound to this model, recording taps into <paramref name="taps"/>.</summary>
+    public Ixc25Graph Graph(ITapSink? taps = null) => new(Ops, Weights, Config, taps);
+
+    /// <summary>An empty KV cache for one sequence.</summary>
+    public KvCache NewCache() => new(Dims.L, Dims.HKV, Dims.D, Options.KvDType, Options.MaxContext);
+
+    // ------------------------------------------------------------------ vision
+
+    /// <summary>
+    /// The vision tower on one preprocessed image: ViT batch [N, 3, S, S] (global view, then the crops
+    /// row-major), merge with separators, projector. Returns the image's LLM input rows [TI, C].
+    /// Taps: image.{k}.*, vit.{k}.*.
+    /// </summary>
+    public Act EncodeImage(HdTransformResult image, int k, ITapSink? taps = null)
+    {
+        int rows = image.Plan.GridRows, cols = image.Plan.GridCols, S = Dims.S;
+        int n = 1 + rows * cols;
+        long crop = 3L * S * S;
+        var batch = Act.F32(n, 3, S, S);
+        try
+        {
+            image.GlobalView.AsSpan(0, (int)crop).CopyTo(batch.Span);
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                    image.Crop(r, c).AsSpan(0, (int)crop).CopyTo(batch.Span.Slice((int)((1 + r * cols + c) * crop)));
+            if (taps is not null)
+            {
+                RecordImage(taps, image, k);
+                taps.Record($"vit.{k}.input", batch);
+            }
+            return Graph(taps).VisionTower(k, rows, cols, batch);
+        }
+        finally
+        {
+            batch.Release();
+        }
+    }
+
+    private static void RecordImage(ITapSink taps, HdTransformResult image, int k)
+    {
+        string p = $"image.{k}.";
+        if (taps.Wants(p + "hd_image")) taps.Record(p + "hd_image", Act.U8(image.HdImage.Pixels, image.Height, image.Width, 3));
+        if (taps.Wants(p + "pixel_values")) taps.Record(p + "pixel_values", Act.Wrap(image.PixelValues, 3, image.Height, image.Width));
+        if (taps.Wants(p + "global_view")) taps.Record(p + "global_view", Act.Wrap(image.GlobalView, 3, 560, 560));
+    }
+
+    // ------------------------------------------------------------------ input sequence
+
+    /// <summary>
+    /// The LLM input [T, C] of a prompt layout: text segments through the embedding, image segments from
+    /// <paramref name="images"/> (the rows of image k, cut where the layout cuts it), and im_mask [T].
+    /// Taps: llm.input_embeds, llm.im_mask.
+    /// </summary>
+    public (Act Embeds, byte[] ImMask) BuildInput(PromptLayout layout, IReadOnlyList<Act> images, ITapSink? taps = null)
+    {
+        int T = layout.TotalLength, C = Dims.C;
+        var embeds = Act.F32(T, C);
+        var mask = new byte[T];
+        foreach (var seg in layout.Segments)
+        {
+            var rows = embeds.Span.Slice(seg.Start * C, seg.Length * C);
+            switch (seg)
+            {
+                case TextSegment t:
+                    Cpu.Embedding(t.Ids.Select(i => (long)i).ToArray(), Weights.Llm.TokEmbeddings.Weight, rows);
+                    break;
+                case ImageSegment im:
+                    if (im.Index >= images.Count) throw new IxcException($"prompt needs image {im.Index} but {images.Count} were encoded");
+                    var src = images[im.Index];
+                    if (src.Dim(0) != im.Tokens) throw new IxcException($"image {im.Index}: the vision tower produced {src.Dim(0)} tokens, the prompt expects {im.Tokens}");
+                    src.Span.Slice(0, im.Length * C).CopyTo(rows);
+                    Array.Fill(mask, (byte)1, im.Start, im.Length);
+                    break;
+            }
+        }
+        if (taps is not null)
+        {
+            taps.Record("llm.input_embeds", embeds);
+            taps.Record("llm.im_mask", Act.Mask(mask));
+        }
+        return (embeds, mask);
+    }
+
+    // ------------------------------------------------------------------ language model
+
+    /// <summary>
+    /// One forward pass of the decoder over <paramref name="embeds"/> [T, C] appended to <paramref name="cache"/>:
+    /// positions continue from the cache, the rotary module sees the total length, every layer attends
+    /// over its cache, then the head runs on the last row (or on every row with <paramref name="allLogits"/>).
+    /// Returns logits [1 or T, V]. Taps: llm.position_ids, llm.layer.{i}.*, llm.norm, llm.logits.
+    /// </summary>
+    public Act Forward(Act embeds, ReadOnlySpan<byte> imMask, KvCache cache, bool allLogits = false, ITapSink? taps = null)
+    {
+        int T = embeds.Dim(0), past = cache.Length;
+        if (T < 1) throw new IxcException("the input sequence is empty");
+        if (imMask.Length != T) throw new ArgumentException("im_mask length differs from the sequence");
+        if ((long)past + T > Options.MaxContext)
+            throw new IxcException($"context of {past + T} tokens exceeds the maximum of {Options.MaxContext} (--max-context)");
+        var positions = new long[T];
+        for (int t = 0; t < T; t++) positions[t] = past + t;
+        Rope.BeginPass(past + T);
+        var cos = Act.F32(T, Dims.D);
+        var sin = Act.F32(T, Dims.D);
+        Rope.Gather(positions, cos.Span, sin.Span);
+        taps?.Record("llm.position_ids", Act.Ids(positions));
+        var mask = Act.Mask(imMask.ToArray());
+        var graph = Graph(taps);
+        var x = embeds;
+        try
+        {
+            for (int i = 0; i < Dims.L; i++)
+            {
+                var y = graph.DecoderLayer(i, x, mask, cos, sin, cache.Layers[i]);
+                if (!ReferenceEquals(x, embeds)) x.Release();
+                x = y;
+            }
+            var rows = allLogits ? x : x.Rows(T - 1, 1);
+            var logits = graph.LlmHead(rows);
+            if (!ReferenceEquals(rows, x)) rows.Release();
+            return logits;
+        }
+        finally
+        {
+            if (!ReferenceEquals(x, embeds)) x.Release();
+            cos.Release();
+            sin.Release();
+        }
+    }
+
+    /// <summary>Embeds token ids [T] (generated tokens: no image positions) and runs <see cref="Forward"/>.</summary>
+    public Act ForwardTokens(ReadOnlySpan<long> ids, KvCache cache, bool allLogits = false, ITapSink? taps = null)
+    {
+        var embeds = Act.F32(ids.Length, Dims.C);
+        try
+        {
+            Cpu.Embedding(ids, Weights.Llm.TokEmbeddings.Weight, embeds.Span);
+            return Forward(embeds, new byte[ids.Length], cache, allLogits, taps);
+        }
+        finally
+        {
+            embeds.Release();
+        }
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -1,0 +1,21 @@
+using IXC25.Model.Rope;
+using IXC25.Runtime.Checkpoints;
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Model.Runtime;
+
+/// <summary>How to load and run a model.</summary>
+/// <param name="Threads">CPU worker threads (0: all processors). Results do not depend on it.</param>
+/// <param name="KvDType">KV cache storage: f32 (exact), bf16 or f16 (half the memory; values rounded when stored).</param>
+/// <param name="RopeMode">Dynamic-NTK state: hf (upstream's stateful module, the default) or stateless.</param>
+/// <param name="Format">Checkpoint form to read when a folder has both.</param>
+/// <param name="MaxContext">Largest total length (prompt + generated) a KV cache may hold.</param>
+public sealed record ModelOptions(
+    int Threads = 0,
+    DType KvDType = DType.F32,
+    RopeMode RopeMode = RopeMode.Hf,
+    CheckpointFormat Format = CheckpointFormat.Auto,
+    int MaxContext = 131072)
+{
+    public static ModelOptions Default { get; } = new();
+}

@@ -1,0 +1,57 @@
+using System.Text.RegularExpressions;
+using IXC25.Backends.Cpu;
+using IXC25.Runtime;
+using IXC25.Runtime.IO;
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Model.Runtime;
+
+/// <summary>
+/// Records taps whose names match any of the glob patterns (`*` any run of characters, `?` one
+/// character) straight into a safetensors file being written (data goes to disk as it comes, so a
+/// 7B trace does not have to fit in memory). <see cref="Commit"/> makes the file appear.
+/// </summary>
+public sealed class TapRecorder : ITapSink, IDisposable
+{
+    private readonly Regex[] _patterns;
+    private readonly SafetensorsWriter _writer;
+    private readonly List<string> _names = [];
+
+    public TapRecorder(string path, IEnumerable<string> globs)
+    {
+        _patterns = globs.Select(g => new Regex("^" + Regex.Escape(g).Replace("\\*", ".*").Replace("\\?", ".") + "$", RegexOptions.CultureInvariant)).ToArray();
+        if (_patterns.Length == 0) throw new IxcException("no tap patterns given");
+        _writer = new SafetensorsWriter(path);
+    }
+
+    public IReadOnlyList<string> Names => _names;
+
+    public bool Wants(string name) => _patterns.Any(p => p.IsMatch(name));
+
+    public void Record(string name, Act value)
+    {
+        if (!Wants(name)) return;
+        Add(name, value.DType, value.Shape, value.DType switch
+        {
+            DType.F32 => System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.Span),
+            DType.U8 => value.Bytes,
+            _ => System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.Longs),
+        });
+    }
+
+    public void Record(NamedTensor tensor)
+    {
+        if (Wants(tensor.Name)) Add(tensor.Name, tensor.DType, tensor.Shape, tensor.Data.Bytes);
+    }
+
+    private void Add(string name, DType dtype, long[] shape, ReadOnlySpan<byte> bytes)
+    {
+        if (_names.Contains(name)) throw new InvalidOperationException($"tap '{name}' recorded twice");
+        _writer.Add(name, dtype, shape, bytes);
+        _names.Add(name);
+    }
+
+    public void Commit(IReadOnlyDictionary<string, string> metadata) => _writer.Commit(metadata);
+
+    public void Dispose() => _writer.Dispose();
+}
