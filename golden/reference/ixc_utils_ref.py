@@ -169,9 +169,10 @@ def probe_video(path):
 
 
 def decode_frames(path, width, height):
-    """Every frame of the first video stream as RGB24 (ffmpeg rawvideo pipe, no frame rate conversion)."""
+    """Every frame of the first video stream as RGB24 (ffmpeg rawvideo pipe, no frame rate conversion,
+    no automatic rotation: decord does not apply rotation metadata either)."""
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+        ["ffmpeg", "-v", "error", "-nostdin", "-noautorotate", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
         check=True, capture_output=True).stdout
     frame = width * height * 3
