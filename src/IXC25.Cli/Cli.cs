@@ -1,4 +1,5 @@
 using System.CommandLine;
+using IXC25.Cli.Commands;
 using IXC25.Runtime;
 
 namespace IXC25.Cli;
@@ -19,6 +20,7 @@ public static class Cli
 
     private static IEnumerable<Command> Commands()
     {
+        yield return PreprocessCommand.Create();
         yield break;
     }
 
