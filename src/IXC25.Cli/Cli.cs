@@ -27,6 +27,8 @@ public static class Cli
         yield return TokenizeCommand.Create();
         yield return DetokenizeCommand.Create();
         yield return PromptCommand.Create();
+        yield return PreprocessCommand.Create();
+        yield break;
     }
 
     /// <summary>Runs the CLI with the given arguments; returns the process exit code.</summary>

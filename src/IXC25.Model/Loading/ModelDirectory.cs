@@ -51,9 +51,9 @@ public sealed class ModelDirectory : IDisposable
     {
         (CheckpointFormat Fmt, string File, bool IsIndex)[] order =
         [
-            (CheckpointFormat.Safetensors, Runtime.Checkpoints.Checkpoint.SafetensorsFileName, false),
+            (CheckpointFormat.Safetensors, global::IXC25.Runtime.Checkpoints.Checkpoint.SafetensorsFileName, false),
             (CheckpointFormat.Safetensors, CheckpointIndex.SafetensorsIndexName, true),
-            (CheckpointFormat.TorchBin, Runtime.Checkpoints.Checkpoint.TorchFileName, false),
+            (CheckpointFormat.TorchBin, global::IXC25.Runtime.Checkpoints.Checkpoint.TorchFileName, false),
             (CheckpointFormat.TorchBin, CheckpointIndex.TorchIndexName, true),
         ];
         foreach (var (fmt, file, isIndex) in order)
@@ -75,7 +75,7 @@ public sealed class ModelDirectory : IDisposable
                 var missing = Index!.ShardFiles.First(f => !File.Exists(System.IO.Path.Combine(Path, f)));
                 throw new IxcException($"{Path}: shard '{missing}' is missing (the folder has the index only)");
             }
-            return _checkpoint = Runtime.Checkpoints.Checkpoint.Open(Path, Format);
+            return _checkpoint = global::IXC25.Runtime.Checkpoints.Checkpoint.Open(Path, Format);
         }
     }
 

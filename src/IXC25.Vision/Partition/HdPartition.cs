@@ -61,6 +61,27 @@ public static class HdPartition
             : new HdPlan(false, newW, newH, newW, padH, padH / CropSize, newW / CropSize);
     }
 
+    /// <summary>
+    /// The geometry of upstream's <c>Video_transform</c> (hd_num is ignored there): the short side becomes
+    /// exactly 560, the long side <c>int(560 * long / short)</c> (ratio as a double, truncated), padded
+    /// at its end to a multiple of 560. Landscape and square images get one row of crops, portrait
+    /// images one column.
+    /// </summary>
+    public static HdPlan PlanVideo(int width, int height)
+    {
+        if (width <= 0 || height <= 0) throw new IxcException($"image size {width}x{height} is empty");
+        bool trans = width < height;
+        int w = trans ? height : width, h = trans ? width : height;
+        double ratio = (double)w / h;
+        double longSide = CropSize * ratio;
+        if (longSide > int.MaxValue / 4) throw new IxcException($"video composite {width}x{height} is too elongated");
+        int newLong = (int)longSide;
+        int padLong = (newLong + CropSize - 1) / CropSize * CropSize;
+        return trans
+            ? new HdPlan(true, CropSize, newLong, CropSize, padLong, padLong / CropSize, 1)
+            : new HdPlan(false, newLong, CropSize, padLong, CropSize, 1, padLong / CropSize);
+    }
+
     /// <summary>(h*w + 1) * 400 + 1 + (h + 1) * 20: global view 20 rows of 20 tokens + separator, one glb_GN,
     /// then 20h rows of 20w tokens + separator.</summary>
     public static int TokenCount(int gridRows, int gridCols) => checked((gridRows * gridCols + 1) * 400 + 1 + (gridRows + 1) * 20);

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using IXC25.Runtime;
+using IXC25.Vision.Imaging;
+
+namespace IXC25.Vision.Video;
+
+/// <summary>What ffprobe reports about the first video stream.</summary>
+/// <param name="Fps">Average frame rate (<c>avg_frame_rate</c>, falling back to <c>r_frame_rate</c>), as decord's <c>get_avg_fps</c>.</param>
+/// <param name="Width">Coded width of the frames (rotation metadata is not applied, as decord).</param>
+/// <param name="Height">Coded height.</param>
+/// <param name="FrameCountHint">The container's <c>nb_frames</c>, or null when it has none (only a hint; frames are counted while decoding).</param>
+public sealed record VideoInfo(double Fps, int Width, int Height, long? FrameCountHint);
+
+/// <summary>
+/// Video frames through the system <c>ffmpeg</c>/<c>ffprobe</c> (installed by scripts/setup.sh), with
+/// upstream's sampling (<c>load_video</c> in ixc_utils.py, which uses decord): one frame per second
+/// (stride <c>round(fps)</c> over the decoded frames), and when more than 32 remain, the 32 at
+/// <c>int(i * n / 33)</c>. Frames are RGB24 exactly as ffmpeg's rawvideo output; no frame-rate
+/// conversion (<c>-fps_mode passthrough</c>) and no automatic rotation.
+/// </summary>
+public static class VideoFrames
+{
+    public const int MaxFrames = 32;
+
+    /// <summary>File extensions upstream treats as video (modeling_internlm_xcomposer2.py).</summary>
+    public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".mp4", ".avi", ".mkv", ".mov", ".wmv" };
+
+    public static VideoInfo Probe(string path)
+    {
+        CheckReadable(path);
+        string json = Run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
+            "stream=avg_frame_rate,r_frame_rate,width,height,nb_frames", "-of", "json", path], path, out _);
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var streams = doc.RootElement.GetProperty("streams");
+            if (streams.GetArrayLength() == 0) throw new IxcException($"{path}: no video stream");
+            var s = streams[0];
+            double fps = ParseRate(s, "avg_frame_rate");
+            if (fps <= 0) fps = ParseRate(s, "r_frame_rate");
+            if (!(fps > 0)) throw new IxcException($"{path}: the video stream reports no frame rate");
+            int w = s.GetProperty("width").GetInt32(), h = s.GetProperty("height").GetInt32();
+            if (w <= 0 || h <= 0) throw new IxcException($"{path}: the video stream has an empty frame size {w}x{h}");
+            long? n = s.TryGetProperty("nb_frames", out var nf) && long.TryParse(nf.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v > 0 ? v : null;
+            return new VideoInfo(fps, w, h, n);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        { throw new IxcException($"{path}: cannot understand ffprobe's report ({e.Message})", e); }
+    }
+
+    private static double ParseRate(JsonElement s, string name)
+    {
+        if (!s.TryGetProperty(name, out var e) || e.GetString() is not { } r || r == "0/0") return 0;
+        var parts = r.Split('/');
+        double num = double.Parse(parts[0], CultureInfo.InvariantCulture);
+        double den = parts.Length > 1 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : 1;
+        return den == 0 ? 0 : num / den;
+    }
+
+    /// <summary>
+    /// Upstream's choice of frames among <paramref name="frameCount"/> decoded frames at <paramref name="fps"/>:
+    /// positions 0, s, 2s, ... (s = round(fps), Python's round half to even) and, when more than
+    /// <paramref name="maxFrames"/>, the ones at <c>int(i * m / (maxFrames + 1))</c> for i &lt; maxFrames.
+    /// </summary>
+    public static int[] SampleIndices(long frameCount, double fps, int maxFrames = MaxFrames)
+    {
+        int stride = (int)Math.Round(fps, MidpointRounding.ToEven);
+        if (stride < 1) throw new IxcException($"a frame rate of {fps} gives a sampling stride of {stride} frames (upstream needs at least 1 frame per second)");
+        var positions = new List<int>();
+        for (long i = 0; i < frameCount; i += stride) positions.Add(checked((int)i));
+        if (positions.Count <= maxFrames) return [.. positions];
+        double step = (double)positions.Count / (maxFrames + 1);
+        var picked = new int[maxFrames];
+        for (int i = 0; i < maxFrames; i++) picked[i] = positions[(int)(i * step)];
+        return picked;
+    }
+
+    /// <summary>Decodes the video and returns upstream's sampled frames (at most <paramref name="maxFrames"/>).</summary>
+    public static List<RgbImage> Load(string path, int maxFrames = MaxFrames, DecodeOptions? limits = null)
+    {
+        var info = Probe(path);
+        limits ??= DecodeOptions.Default;
+        if ((long)info.Width * info.Height > limits.MaxPixels)
+            throw new IxcException($"{path}: video frames of {info.Width}x{info.Height} exceed the pixel limit of {limits.MaxPixels}");
+        // One pass when the container's frame count is right (the usual case); otherwise a second pass
+        // with the count measured by the first.
+        long guess = info.FrameCountHint ?? 0;
+        var wanted = SampleIndices(guess, info.Fps, maxFrames);
+        var (frames, decoded) = Decode(path, info, wanted);
+        var exact = SampleIndices(decoded, info.Fps, maxFrames);
+        if (!exact.AsSpan().SequenceEqual(wanted))
+        {
+            (frames, long again) = Decode(path, info, exact);
+            if (again != decoded) throw new IxcException($"{path}: ffmpeg decoded {decoded} frames, then {again}: the video cannot be read reproducibly");
+        }
+        if (frames.Count == 0) throw new IxcException($"{path}: the video has no frames");
+        return frames;
+    }
+
+    /// <summary>Every decoded frame's index and pixels are streamed; the ones in <paramref name="keep"/> are returned. Also returns the number of frames decoded.</summary>
+    private static (List<RgbImage> Frames, long Decoded) Decode(string path, VideoInfo info, int[] keep)
+    {
+        int frameBytes = checked(info.Width * info.Height * 3);
+        var keepSet = new HashSet<int>(keep);
+        var frames = new List<RgbImage>();
+        var psi = Start("ffmpeg", ["-v", "error", "-nostdin", "-noautorotate", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+            "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
+        using var p = StartProcess(psi, path);
+        var stderrTask = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.BaseStream;
+        var buffer = new byte[frameBytes];
+        long index = 0;
+        while (true)
+        {
+            int got = stdout.ReadAtLeast(buffer, frameBytes, throwOnEndOfStream: false);
+            if (got == 0) break;
+            if (got < frameBytes) throw new IxcException($"{path}: ffmpeg stopped in the middle of frame {index} ({got} of {frameBytes} bytes)");
+            if (keepSet.Contains((int)Math.Min(index, int.MaxValue))) frames.Add(new RgbImage(info.Width, info.Height, (byte[])buffer.Clone()));
+            index++;
+        }
+        p.WaitForExit();
+        string err = stderrTask.GetAwaiter().GetResult();
+        if (p.ExitCode != 0) throw new IxcException($"{path}: ffmpeg failed ({FirstLine(err)})");
+        return (frames, index);
+    }
+
+    private static ProcessStartInfo Start(string exe, string[] args)
+    {
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return psi;
+    }
+
+    private static Process StartProcess(ProcessStartInfo psi, string path)
+    {
+        try { return Process.Start(psi) ?? throw new IxcException($"{path}: cannot start {psi.FileName}"); }
+        catch (System.ComponentModel.Win32Exception e)
+        { throw new IxcException($"{path}: cannot run '{psi.FileName}' ({e.Message}); install ffmpeg (scripts/setup.sh does)", e); }
+    }
+
+    private static string Run(string exe, string[] args, string path, out string stderr)
+    {
+        using var p = StartProcess(Start(exe, args), path);
+        var errTask = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        stderr = errTask.GetAwaiter().GetResult();
+        if (p.ExitCode != 0) throw new IxcException($"{path}: {exe} cannot read the video ({FirstLine(stderr)})");
+        return output;
+    }
+
+    private static void CheckReadable(string path)
+    {
+        if (!File.Exists(path)) throw new IxcException($"{path}: no such video file");
+        try { using var _ = File.OpenRead(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        { throw new IxcException($"{path}: cannot read the video file ({e.Message})", e); }
+    }
+
+    private static string FirstLine(string s)
+    {
+        var line = s.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        return string.IsNullOrEmpty(line) ? "no message" : line;
+    }
+}
