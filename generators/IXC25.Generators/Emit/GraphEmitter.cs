@@ -21,7 +21,7 @@ internal static class GraphEmitter
     public static string Emit(ModelSpec m, OpSet ops)
     {
         var w = new CodeWriter();
-        w.Doc("The forward pass generated from spec/model.json's graph (one method per block), run on any backend implementing IGraphOps. Loops that carry state across passes (the decoder layers with their KV caches) and the input assembly are the drivers' (src/IXC25.Model/Runtime).");
+        w.Doc("The forward pass generated from spec/model.json's graph (one method per block), run on any backend implementing IGraphOps. Loops that carry state across passes (the decoder layers with their KV caches) and the input assembly are the drivers' (src/IXC25.Model/Inference).");
         w.Open("public sealed partial class Ixc25Graph");
         w.Line("public Ixc25Graph(global::IXC25.Backends.Cpu.IGraphOps ops, Ixc25Weights weights, Ixc25Config config, global::IXC25.Model.ITapSink? taps = null)");
         w.Line("{");

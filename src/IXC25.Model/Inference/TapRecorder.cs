@@ -4,7 +4,7 @@ using IXC25.Runtime;
 using IXC25.Runtime.IO;
 using IXC25.Runtime.Tensors;
 
-namespace IXC25.Model.Runtime;
+namespace IXC25.Model.Inference;
 
 /// <summary>
 /// Records taps whose names match any of the glob patterns (`*` any run of characters, `?` one

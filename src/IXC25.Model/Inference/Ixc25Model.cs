@@ -7,7 +7,7 @@ using IXC25.Tokenizer;
 using IXC25.Tokenizer.Prompt;
 using IXC25.Vision.Transforms;
 
-namespace IXC25.Model.Runtime;
+namespace IXC25.Model.Inference;
 
 /// <summary>
 /// A loaded IXC-2.5 model: config, memory-mapped weights bound to the spec, tokenizer, rotary module,
@@ -189,6 +189,27 @@ public sealed class Ixc25Model : IDisposable
             if (!ReferenceEquals(x, embeds)) x.Release();
             cos.Release();
             sin.Release();
+        }
+    }
+
+    /// <summary>
+    /// Prefill of a prepared prompt: the vision tower on each of its images, the input sequence, one
+    /// forward pass into <paramref name="cache"/>. Returns logits [1 or T, V].
+    /// </summary>
+    public Act Prefill(PreparedPrompt prompt, KvCache cache, bool allLogits = false, ITapSink? taps = null)
+    {
+        var images = new List<Act>();
+        try
+        {
+            for (int k = 0; k < prompt.Images.Count; k++)
+                images.Add(prompt.Images[k] is null ? Act.F32(0, Dims.C) : EncodeImage(prompt.Images[k], k, taps));
+            var (embeds, mask) = BuildInput(prompt.Layout, images, taps);
+            try { return Forward(embeds, mask, cache, allLogits, taps); }
+            finally { embeds.Release(); }
+        }
+        finally
+        {
+            foreach (var a in images) a.Release();
         }
     }
 

@@ -1,7 +1,7 @@
 using IXC25.Backends.Cpu;
 using IXC25.Runtime.Tensors;
 
-namespace IXC25.Model.Runtime;
+namespace IXC25.Model.Inference;
 
 /// <summary>The KV caches of all decoder layers of one sequence.</summary>
 public sealed class KvCache

@@ -2,7 +2,7 @@ using IXC25.Model.Rope;
 using IXC25.Runtime.Checkpoints;
 using IXC25.Runtime.Tensors;
 
-namespace IXC25.Model.Runtime;
+namespace IXC25.Model.Inference;
 
 /// <summary>How to load and run a model.</summary>
 /// <param name="Threads">CPU worker threads (0: all processors). Results do not depend on it.</param>

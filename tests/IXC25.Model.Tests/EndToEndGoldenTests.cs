@@ -1,0 +1,83 @@
+using System.Text.Json;
+using IXC25.Backends.Cpu;
+using IXC25.Model.Inference;
+using IXC25.Runtime;
+using IXC25.Runtime.Compare;
+using IXC25.Runtime.IO;
+using IXC25.Tokenizer.Prompt;
+
+namespace IXC25.Model.Tests;
+
+/// <summary>
+/// The whole model against the PyTorch reference on the tiny checkpoint (golden/model/traces, made by
+/// golden/model/make_trace_goldens.py): every golden tap within its tolerance class, and 32 greedy tokens identical.
+/// </summary>
+public class EndToEndGoldenTests
+{
+    public static TheoryData<string> Cases() => ["single_image", "two_images", "text_only", "long_ntk"];
+
+    private static (PreparedPrompt Prompt, SafetensorsFile Golden) Load(Ixc25Model model, string name)
+    {
+        var golden = new SafetensorsFile(RepoLayout.Path("golden", "model", "traces", name + ".safetensors"));
+        var md = golden.Metadata;
+        var images = JsonSerializer.Deserialize<string[]>(md["images"])!.Select(f => new MediaInput(RepoLayout.Path("golden", "media", f))).ToList();
+        var history = JsonSerializer.Deserialize<string[][]>(md["history"])!.Select(h => new ChatTurn(h[0], h[1])).ToList();
+        return (PreparedPrompt.Chat(model.Tokenizer, md["query"], images, history), golden);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void TraceMatchesPyTorchTapByTap(string name)
+    {
+        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors);
+        var (prompt, golden) = Load(model, name);
+        using var _ = golden;
+        Assert.Equal(int.Parse(golden.Metadata["sequence_length"]), prompt.Layout.TotalLength);
+        var taps = new MemoryTapSink();
+        model.Prefill(prompt, model.NewCache(), taps: taps).Release();
+        var failures = new List<string>();
+        foreach (var g in golden.Tensors)
+        {
+            Assert.True(taps.TryGet(g.Name, out var ours), $"{name}: the engine did not record tap '{g.Name}'");
+            Assert.Equal(g.Shape, ours.Shape);
+            var info = Ixc25Taps.Find(g.Name) ?? throw new InvalidOperationException($"'{g.Name}' is not a spec tap");
+            if (g.DType != Runtime.Tensors.DType.F32)
+            {
+                Assert.True(g.Data.Bytes.SequenceEqual(ours.Data.Bytes), $"{name}: {g.Name} differs");
+                continue;
+            }
+            var r = TensorComparer.Compare(ours.AsSpan<float>(), g.AsSpan<float>(), ToleranceTable.Find(info.Tolerance)!);
+            if (!r.Pass) failures.Add($"{g.Name}: {r}");
+        }
+        Assert.True(failures.Count == 0, $"{name}:\n" + string.Join("\n", failures));
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void GreedyDecodingGivesTheSameTokens(string name)
+    {
+        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors);
+        var (prompt, golden) = Load(model, name);
+        using var _ = golden;
+        var expected = JsonSerializer.Deserialize<int[]>(golden.Metadata["tokens"])!;
+        var cache = model.NewCache();
+        var logits = model.Prefill(prompt, cache);
+        var ids = new List<int>();
+        while (true)
+        {
+            int next = ArgMax(logits.Span);
+            logits.Release();
+            ids.Add(next);
+            if (ids.Count == expected.Length || next is 2 or 92542) break;
+            logits = model.ForwardTokens([next], cache);
+        }
+        Assert.Equal(expected, ids);
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}
