@@ -28,6 +28,9 @@ public static class Cli
         yield return DetokenizeCommand.Create();
         yield return PromptCommand.Create();
         yield return PreprocessCommand.Create();
+        yield return TraceCommand.Create();
+        yield return CompareCommand.Create();
+        yield return TapsCommand.Create();
         yield break;
     }
 

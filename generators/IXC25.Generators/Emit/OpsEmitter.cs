@@ -107,11 +107,22 @@ internal static class OpsEmitter
         w.Open("public static partial class ToleranceTable");
         w.Line("public static readonly global::System.Collections.Generic.IReadOnlyList<global::IXC25.Runtime.Spec.ToleranceInfo> Classes =");
         w.Line("[");
-        foreach (var t in tolerances)
+        foreach (var t in tolerances.Where(t => t.Class is null))
             w.Line($"    new({CodeWriter.Str(t.Name)}, {R(t.Atol)}, {R(t.Rtol)}, {R(t.Nmse)}, {CodeWriter.Str(t.Reason)}),");
         w.Line("];");
         w.Line();
+        w.Doc("Overrides refining a class for a weight dtype and/or backend.");
+        w.Line("public static readonly global::System.Collections.Generic.IReadOnlyList<(string Class, string? DType, string? Backend, global::IXC25.Runtime.Spec.ToleranceInfo Value)> Overrides =");
+        w.Line("[");
+        foreach (var t in tolerances.Where(t => t.Class is not null))
+            w.Line($"    ({CodeWriter.Str(t.Class!)}, {(t.DType is null ? "null" : CodeWriter.Str(t.DType))}, {(t.Backend is null ? "null" : CodeWriter.Str(t.Backend))}, new({CodeWriter.Str(t.Name)}, {R(t.Atol)}, {R(t.Rtol)}, {R(t.Nmse)}, {CodeWriter.Str(t.Reason)})),");
+        w.Line("];");
+        w.Line();
+        w.Doc("The class with this name (without overrides), or null.");
         w.Line("public static global::IXC25.Runtime.Spec.ToleranceInfo? Find(string name) => global::System.Linq.Enumerable.FirstOrDefault(Classes, t => t.Name == name);");
+        w.Line();
+        w.Doc("The whole table, overrides included.");
+        w.Line("public static global::IXC25.Runtime.Compare.ToleranceSet Set { get; } = new(Classes, Overrides);");
         w.Close();
         return CodeWriter.Header(Namespace) + w;
     }

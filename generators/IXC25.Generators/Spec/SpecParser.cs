@@ -42,7 +42,7 @@ internal static class SpecParser
         var tolReader = new SpecReader(tolFile?.Path ?? TolerancesFile);
         var tolRoot = Load(tolFile, tolReader);
         var tolerances = tolRoot is null ? new List<ToleranceSpec>() : ParseTolerances(tolRoot, tolReader);
-        var tolNames = new HashSet<string>(tolerances.Select(t => t.Name), StringComparer.Ordinal);
+        var tolNames = new HashSet<string>(tolerances.Where(t => t.Class is null).Select(t => t.Name), StringComparer.Ordinal);
         bool checkTol = tolRoot is not null;
         diagnostics.AddRange(tolReader.Diagnostics);
 
@@ -90,7 +90,14 @@ internal static class SpecParser
             if (!r.ExpectObject(o, "tolerance override")) continue;
             string? cls = r.String(o, "class", "tolerance override");
             if (cls is not null && !seen.Contains(cls)) r.Report("IXC0008", $"tolerance override: class '{cls}' is not defined", o["class"]!);
-            if (r.String(o, "reason", $"override of '{cls}'") is { } why && why.Trim().Length == 0) r.Report("IXC0003", $"override of '{cls}': every tolerance needs a written reason", o["reason"]!);
+            string why = r.String(o, "reason", $"override of '{cls}'") ?? "";
+            if (why.Trim().Length == 0 && o["reason"] is { } rv2) r.Report("IXC0003", $"override of '{cls}': every tolerance needs a written reason", rv2);
+            string? odt = r.String(o, "dtype", $"override of '{cls}'", required: false);
+            if (odt is not null && !SpecReader.DTypes.Contains(odt)) r.Report("IXC0004", $"override of '{cls}': unknown dtype '{odt}'", o["dtype"]!);
+            string? obk = r.String(o, "backend", $"override of '{cls}'", required: false);
+            if (obk is not null && obk != "cpu" && obk != "gpu") r.Report("IXC0003", $"override of '{cls}': backend must be cpu or gpu, found '{obk}'", o["backend"]!);
+            if (cls is not null)
+                list.Add(new ToleranceSpec(cls, r.Number(o, "atol", "override") ?? 0, r.Number(o, "rtol", "override") ?? 0, r.Number(o, "nmse", "override") ?? 0, why, cls, odt, obk));
         }
         return list;
     }

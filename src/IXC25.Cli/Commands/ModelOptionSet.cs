@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using IXC25.Model.Inference;
+using IXC25.Model.Rope;
+using IXC25.Runtime;
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Cli.Commands;
+
+/// <summary>The options every command that runs the model shares: --model, --threads, --kv-dtype, --rope-mode, --format, --max-context.</summary>
+internal sealed class ModelOptionSet
+{
+    public Option<DirectoryInfo> Model { get; } = new("--model") { Description = "Hugging Face model folder (config.json, checkpoint, tokenizer.model)", Required = true };
+    public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads (0: all; results do not depend on it)", DefaultValueFactory = _ => 0 };
+    public Option<string> KvDType { get; } = new("--kv-dtype") { Description = "KV cache storage: f32 (exact), bf16 or f16 (half the memory)", DefaultValueFactory = _ => "f32" };
+    public Option<string> RopeMode { get; } = new("--rope-mode") { Description = "dynamic-NTK state: hf (upstream's stateful module) or stateless", DefaultValueFactory = _ => "hf" };
+    public Option<string> Format { get; } = new("--format") { Description = "checkpoint form when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
+    public Option<int> MaxContext { get; } = new("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 };
+
+    public void AddTo(Command cmd)
+    {
+        cmd.Options.Add(Model);
+        cmd.Options.Add(Threads);
+        cmd.Options.Add(KvDType);
+        cmd.Options.Add(RopeMode);
+        cmd.Options.Add(Format);
+        cmd.Options.Add(MaxContext);
+    }
+
+    public ModelOptions Options(ParseResult r)
+    {
+        int threads = r.GetValue(Threads);
+        if (threads < 0) throw new IxcException($"--threads must be >= 0 (got {threads})");
+        int maxContext = r.GetValue(MaxContext);
+        if (maxContext < 1) throw new IxcException($"--max-context must be positive (got {maxContext})");
+        return new ModelOptions(threads, InfoCommand.ParseKv(r.GetValue(KvDType)!), r.GetValue(RopeMode) switch
+        {
+            "hf" => IXC25.Model.Rope.RopeMode.Hf,
+            "stateless" => IXC25.Model.Rope.RopeMode.Stateless,
+            var s => throw new IxcException($"--rope-mode must be hf or stateless (got '{s}')"),
+        }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext);
+    }
+
+    public Ixc25Model Open(ParseResult r, TextWriter progress)
+    {
+        var sw = Stopwatch.StartNew();
+        progress.WriteLine($"loading {r.GetValue(Model)!.FullName} ...");
+        var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, Options(r));
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Directory.Format}, {model.Dims.L} layers, {model.Cpu.Threads} threads)"));
+        return model;
+    }
+}

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using IXC25.Model.Inference;
+using IXC25.Runtime;
+
+namespace IXC25.Cli.Commands;
+
+/// <summary>
+/// `ixc25 trace --model DIR [--image P]... [--video V] --prompt TEXT --out FILE.safetensors [--taps GLOB]...`:
+/// one prefill with every named intermediate (spec taps, docs/TAPS.md) written to a safetensors file.
+/// </summary>
+internal static class TraceCommand
+{
+    public static Command Create()
+    {
+        var o = new ModelOptionSet();
+        var images = new Option<FileInfo[]>("--image") { Description = "image (repeatable, in prompt order)", AllowMultipleArgumentsPerToken = false };
+        var video = new Option<FileInfo?>("--video") { Description = "video (sampled frames composed into one image, as upstream)" };
+        var prompt = new Option<string>("--prompt") { Description = "the user's question", Required = true };
+        var history = new Option<FileInfo?>("--history-file") { Description = "earlier turns as a JSON array of [question, answer] pairs" };
+        var output = new Option<FileInfo>("--out") { Description = "output .safetensors", Required = true };
+        var taps = new Option<string[]>("--taps") { Description = "glob of tap names to keep (repeatable; default: all), e.g. 'llm.layer.*.output'" };
+        var allLogits = new Option<bool>("--all-logits") { Description = "run the head on every position (llm.norm and llm.logits become [T, *]; large)" };
+        var hdNum = new Option<int>("--hd-num") { Description = "crops per image for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 };
+        var cmd = new Command("trace", "Run one prefill and write every named intermediate (preprocessing, ViT layers, merged tokens, projector, embeddings, each decoder layer, final norm, logits) to a safetensors file.")
+        {
+            images, video, prompt, history, output, taps, allLogits, hdNum,
+        };
+        o.AddTo(cmd);
+        cmd.SetAction(r =>
+        {
+            var err = r.InvocationConfiguration.Error;
+            var media = (r.GetValue(images) ?? []).Select(f => new MediaInput(f.FullName)).ToList();
+            if (r.GetValue(video) is { } v) media.Add(new MediaInput(v.FullName, IsVideo: true));
+            var turns = r.GetValue(history) is { } hf ? PromptCommand.ReadHistory(hf.FullName) : [];
+            var sw = Stopwatch.StartNew();
+            using var model = o.Open(r, err);
+            var prepared = PreparedPrompt.Chat(model.Tokenizer, r.GetValue(prompt)!, media, turns, hdNum: r.GetValue(hdNum));
+            err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace: {prepared.Layout.TotalLength} positions, {prepared.Images.Count(i => i is not null)} image(s)"));
+            var globs = r.GetValue(taps) is { Length: > 0 } g ? g : ["*"];
+            using var recorder = new TapRecorder(r.GetValue(output)!.FullName, globs);
+            model.Prefill(prepared, model.NewCache(), r.GetValue(allLogits), recorder).Release();
+            if (recorder.Names.Count == 0) throw new IxcException($"no tap matches {string.Join(" ", globs.Select(x => "'" + x + "'"))} (see docs/TAPS.md)");
+            recorder.Commit(new Dictionary<string, string>
+            {
+                ["producer"] = "ixc25 trace",
+                ["model"] = model.Directory.Path,
+                ["prompt"] = r.GetValue(prompt)!,
+                ["media"] = JsonSerializer.Serialize(media.Select(m => m.Path)),
+                ["history"] = JsonSerializer.Serialize(turns.Select(t => new[] { t.User, t.Assistant })),
+                ["sequence_length"] = prepared.Layout.TotalLength.ToString(CultureInfo.InvariantCulture),
+                ["rope_mode"] = model.Options.RopeMode.ToString().ToLowerInvariant(),
+                ["kv_dtype"] = model.Options.KvDType.ToString().ToLowerInvariant(),
+            });
+            err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace: {recorder.Names.Count} tensors written to {r.GetValue(output)!.FullName} in {sw.Elapsed.TotalSeconds:0.0} s"));
+            return 0;
+        });
+        return cmd;
+    }
+}
