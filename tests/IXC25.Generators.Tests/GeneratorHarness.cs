@@ -29,9 +29,12 @@ internal static class GeneratorHarness
 
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
 
+    /// <summary>The SDK's implicit usings, which the projects' hand-written files rely on.</summary>
+    private const string ImplicitUsings = "global using System; global using System.Collections.Generic; global using System.IO; global using System.Linq; global using System.Threading; global using System.Threading.Tasks;";
+
     public static CSharpCompilation EmptyCompilation(params string[] sources) => CSharpCompilation.Create(
         "GeneratorTest",
-        sources.Select(s => CSharpSyntaxTree.ParseText(s, ParseOptions)),
+        sources.Append(ImplicitUsings).Select(s => CSharpSyntaxTree.ParseText(s, ParseOptions)),
         References,
         new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
@@ -52,10 +55,10 @@ internal static class GeneratorHarness
             new Options(emit),
             new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
-    public static (GeneratorRunResult Result, Compilation Output, ImmutableArray<Diagnostic> Diagnostics) Run(Dictionary<string, string> files, string emit)
+    public static (GeneratorRunResult Result, Compilation Output, ImmutableArray<Diagnostic> Diagnostics) Run(Dictionary<string, string> files, string emit, params string[] sources)
     {
         var driver = CreateDriver(files, emit);
-        driver = driver.RunGeneratorsAndUpdateCompilation(EmptyCompilation(), out var output, out var diags);
+        driver = driver.RunGeneratorsAndUpdateCompilation(EmptyCompilation(sources), out var output, out var diags);
         return (driver.GetRunResult().Results.Single(), output, diags);
     }
 
