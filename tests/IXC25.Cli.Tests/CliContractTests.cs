@@ -92,3 +92,18 @@ public class InfoCommandTests
         Assert.Single(err.TrimEnd('\n').Split('\n'));
     }
 }
+
+public class DemoCommandTests
+{
+    [Fact]
+    public void DemoRunsEveryStageAndAgreesWithTheGolden()
+    {
+        var (code, output, err) = CliRunner.Run("demo");
+        Assert.True(code == 0, output + err);
+        foreach (var stage in new[] { "load", "preprocess", "prompt", "vision", "prefill", "decode", "compare" })
+            Assert.Contains(". " + stage, output);
+        Assert.Contains("0 outside tolerance", output);
+        Assert.Contains("greedy tokens identical", output);
+        Assert.Contains("7 stages ran.", output);
+    }
+}

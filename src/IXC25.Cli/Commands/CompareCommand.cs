@@ -45,30 +45,9 @@ internal static class CompareCommand
                 compared++;
                 string cls = Ixc25Taps.Find(tb.Name)?.Tolerance ?? opClass ?? fallback;
                 var tol = set.Get(cls, backend: r.GetValue(backend));
-                string verdict;
-                bool ok;
-                if (!ta.Shape.AsSpan().SequenceEqual(tb.Shape))
-                {
-                    ok = false;
-                    verdict = $"FAIL shape {Shape.Format(ta.Shape)} vs {Shape.Format(tb.Shape)}";
-                }
-                else if (ta.DType.IsFloat() && tb.DType.IsFloat())
-                {
-                    var res = TensorComparer.Compare(ta.ToFloat32(), tb.ToFloat32(), tol);
-                    ok = res.Pass;
-                    verdict = res.ToString();
-                }
-                else
-                {
-                    ok = ta.DType == tb.DType && ta.Data.Bytes.SequenceEqual(tb.Data.Bytes);
-                    long first = -1;
-                    if (!ok && ta.DType == tb.DType)
-                    {
-                        int size = ta.DType.Size();
-                        first = ta.Data.Bytes.CommonPrefixLength(tb.Data.Bytes) / size;
-                    }
-                    verdict = ok ? "ok   exact" : ta.DType != tb.DType ? $"FAIL dtype {ta.DType.SpecName()} vs {tb.DType.SpecName()}" : $"FAIL values differ; first offending index {first}";
-                }
+                var v = NamedTensorComparer.Compare(ta, tb, tol);
+                bool ok = v.Pass;
+                string verdict = v.Text;
                 if (!ok) failed++;
                 output.WriteLine(string.Create(ci, $"{tb.Name,-36} {Shape.Format(tb.Shape),-22} {verdict}"));
             }

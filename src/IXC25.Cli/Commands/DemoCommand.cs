@@ -1,67 +1,132 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
+using IXC25.Backends.Cpu;
 using IXC25.Model;
-using IXC25.Model.Loading;
+using IXC25.Model.Inference;
 using IXC25.Runtime;
-using IXC25.Vision.Partition;
-using SkiaSharp;
+using IXC25.Runtime.Compare;
+using IXC25.Runtime.IO;
 
 namespace IXC25.Cli.Commands;
 
 /// <summary>
 /// `ixc25 demo`: the main job on the bundled default. Loads the bundled tiny checkpoint and runs the
-/// bundled image and prompt through every stage the engine has, printing what each stage did. Every
-/// line is computed; a stage the engine does not have yet is not shown.
+/// bundled image and prompt through every stage of the engine, printing what each stage did, then
+/// compares the trace with the PyTorch golden of the same prompt and checks the greedy tokens. Every
+/// line is computed.
 /// </summary>
 internal static class DemoCommand
 {
     public const string DefaultPrompt = "Describe this image in detail.";
+    public const string DefaultImage = "cars1.jpg";
 
     public static Command Create()
     {
         var model = new Option<DirectoryInfo?>("--model") { Description = "model folder (default: the bundled tiny checkpoint golden/model/tiny/safetensors)" };
         var image = new Option<FileInfo?>("--image") { Description = "image (default: the bundled golden/media/cars1.jpg)" };
         var prompt = new Option<string>("--prompt") { Description = "prompt text", DefaultValueFactory = _ => DefaultPrompt };
-        var cmd = new Command("demo", "Run the bundled tiny checkpoint, image and prompt through every stage of the engine and print what each stage did.")
+        var tokens = new Option<int>("--tokens") { Description = "tokens to generate greedily", DefaultValueFactory = _ => 32 };
+        var cmd = new Command("demo", "Run the bundled tiny checkpoint, image and prompt through every stage of the engine, print what each stage did, and compare with the PyTorch golden.")
         {
-            model, image, prompt,
+            model, image, prompt, tokens,
         };
         cmd.SetAction(r =>
         {
             var output = r.InvocationConfiguration.Output;
             string modelDir = r.GetValue(model)?.FullName ?? RepoLayout.Path("golden", "model", "tiny", "safetensors");
-            string imagePath = r.GetValue(image)?.FullName ?? RepoLayout.Path("golden", "media", "cars1.jpg");
+            string imagePath = r.GetValue(image)?.FullName ?? RepoLayout.Path("golden", "media", DefaultImage);
+            string query = r.GetValue(prompt)!;
+            int maxTokens = r.GetValue(tokens);
+            if (maxTokens < 1) throw new IxcException($"--tokens must be at least 1 (got {maxTokens})");
             var stages = new StageTable(output);
-            output.WriteLine($"demo: model {modelDir}");
-            output.WriteLine($"      image {imagePath}");
-            output.WriteLine($"      prompt \"{r.GetValue(prompt)}\"");
+            output.WriteLine($"demo: model  {modelDir}");
+            output.WriteLine($"      image  {imagePath}");
+            output.WriteLine($"      prompt \"{query}\"");
             output.WriteLine();
 
-            using var dir = stages.Run("config", () =>
+            using var m = stages.Run("load", () =>
             {
-                var d = ModelDirectory.Open(modelDir);
-                return (d, $"{d.Config.NumHiddenLayers} decoder layers, hidden {d.Dims.C}, vision {d.Dims.LV} layers x {d.Dims.CV}, vocab {d.Dims.V}");
+                var x = Ixc25Model.Open(modelDir);
+                long n = Ixc25Weights.Catalog(x.Dims).Where(p => p.Group is null).Sum(p => p.Numel ?? 0);
+                return (x, string.Create(CultureInfo.InvariantCulture,
+                    $"{x.Directory.Format} checkpoint bound to the spec: {n:N0} parameters; LLM {x.Dims.L} layers x {x.Dims.C}, ViT {x.Dims.LV} layers x {x.Dims.CV}, vocab {x.Dims.V}"));
             });
-            var weights = stages.Run("weights", () =>
+            var prepared = stages.Run("preprocess", () =>
             {
-                var w = dir.BindWeights();
-                long n = Ixc25Weights.Catalog(w.Dims).Where(p => p.Group is null || w.Groups.Contains(p.Group)).Sum(p => p.Shape.Aggregate(1L, (a, s) => a * (s.IsFree ? w.Dims.Get(s.Free!)!.Value : s.Value)));
-                return (w, $"{dir.Format} checkpoint bound to the spec: {n.ToString("N0", CultureInfo.InvariantCulture)} parameters, groups [{string.Join(", ", w.Groups.OrderBy(g => g))}]");
+                var p = PreparedPrompt.Chat(m.Tokenizer, query, [new MediaInput(imagePath)]);
+                var img = p.Images[0];
+                return (p, $"{img.Plan.GridRows}x{img.Plan.GridCols} crops of {img.Width}x{img.Height} (resized {img.Plan.ResizedWidth}x{img.Plan.ResizedHeight}), global view 560x560");
             });
-            stages.Run("image plan", () =>
+            stages.Run("prompt", () =>
             {
-                using var codec = SKCodec.Create(imagePath) ?? throw new IxcException($"{imagePath}: not a readable image");
-                var plan = HdPartition.Plan(codec.Info.Width, codec.Info.Height, HdPartition.DefaultHdNum);
-                return (plan, $"{codec.Info.Width}x{codec.Info.Height} -> resize {plan.ResizedWidth}x{plan.ResizedHeight}, pad {plan.PaddedWidth}x{plan.PaddedHeight}, grid {plan.GridRows}x{plan.GridCols}, {plan.ImageTokens} image tokens (hd_num {HdPartition.DefaultHdNum})");
+                var segs = prepared.Layout.Segments;
+                int text = segs.OfType<IXC25.Tokenizer.Prompt.TextSegment>().Sum(s => s.Length);
+                return (0, $"{prepared.Layout.TotalLength} positions: {text} text tokens, {prepared.Layout.TotalLength - text} image tokens");
             });
-            GC.KeepAlive(weights);
+            var taps = new MemoryTapSink();
+            var cache = m.NewCache();
+            var imageEmbeds = stages.Run("vision", () =>
+            {
+                var e = m.EncodeImage(prepared.Images[0], 0, taps);
+                return (e, $"ViT on {1 + prepared.Images[0].Plan.GridRows * prepared.Images[0].Plan.GridCols} crops, 2x2 merge + separators, projector -> {e.Dim(0)} x {e.Dim(1)} image tokens");
+            });
+            var logits = stages.Run("prefill", () =>
+            {
+                var (embeds, mask) = m.BuildInput(prepared.Layout, [imageEmbeds], taps);
+                var l = m.Forward(embeds, mask, cache, taps: taps);
+                embeds.Release();
+                imageEmbeds.Release();
+                return (l, $"{m.Dims.L} decoder layers over {prepared.Layout.TotalLength} positions (Partial LoRA on {mask.Count(b => b != 0)}), KV cache {cache.Length} tokens, {taps.Names.Count} taps");
+            });
+            var ids = stages.Run("decode", () =>
+            {
+                var list = new List<int>();
+                var l = logits;
+                while (true)
+                {
+                    int next = 0;
+                    var s = l.Span;
+                    for (int i = 1; i < s.Length; i++) if (s[i] > s[next]) next = i;
+                    l.Release();
+                    list.Add(next);
+                    if (list.Count == maxTokens || next == m.Tokenizer.EosId || next == m.Tokenizer.EndOfTurnId) break;
+                    l = m.ForwardTokens([next], cache);
+                }
+                return (list, $"{list.Count} greedy tokens: \"{Shorten(m.Tokenizer.DecodeResponse(list.ToArray()))}\" (random weights: not language)");
+            });
+            string goldenPath = RepoLayout.Path("golden", "model", "traces", "single_image.safetensors");
+            bool isDefault = r.GetValue(model) is null && r.GetValue(image) is null && query == DefaultPrompt;
+            int failures = 0;
+            if (isDefault && File.Exists(goldenPath))
+                failures = stages.Run("compare", () =>
+                {
+                    using var golden = new SafetensorsFile(goldenPath);
+                    int compared = 0, failed = 0;
+                    double worst = 0;
+                    foreach (var g in golden.Tensors)
+                    {
+                        if (!taps.TryGet(g.Name, out var ours)) { failed++; continue; }
+                        compared++;
+                        var v = NamedTensorComparer.Compare(ours, g, ToleranceTable.Find(Ixc25Taps.Find(g.Name)!.Tolerance)!);
+                        if (!v.Pass) failed++;
+                        worst = Math.Max(worst, v.Stats?.MaxAbs ?? 0);
+                    }
+                    var expected = JsonSerializer.Deserialize<int[]>(golden.Metadata["tokens"])!;
+                    bool sameTokens = expected.Take(ids.Count).SequenceEqual(ids);
+                    if (!sameTokens) failed++;
+                    return (failed, string.Create(CultureInfo.InvariantCulture,
+                        $"vs PyTorch golden: {compared} taps, {failed} outside tolerance (largest abs diff {worst:0.###e+0}); greedy tokens {(sameTokens ? "identical" : "DIFFER")}"));
+                });
             output.WriteLine();
-            output.WriteLine($"{stages.Count} stages ran.");
-            return 0;
+            output.WriteLine(failures == 0 ? $"{stages.Count} stages ran." : $"{stages.Count} stages ran; {failures} check(s) FAILED.");
+            return failures == 0 ? 0 : 1;
         });
         return cmd;
     }
+
+    private static string Shorten(string s) => (s.Length > 60 ? s[..60] + "..." : s).Replace("\n", "\\n");
 
     /// <summary>Runs stages in order and prints one timed line each.</summary>
     private sealed class StageTable(TextWriter output)
@@ -73,7 +138,7 @@ internal static class DemoCommand
             var sw = Stopwatch.StartNew();
             var (value, summary) = stage();
             Count++;
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Count,2}. {name,-12} {sw.Elapsed.TotalMilliseconds,8:0.0} ms  {summary}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {Count,2}. {name,-11} {sw.Elapsed.TotalMilliseconds,8:0.0} ms  {summary}"));
             return value;
         }
     }

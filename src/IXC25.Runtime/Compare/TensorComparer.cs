@@ -1,3 +1,4 @@
+using IXC25.Runtime.Tensors;
 using IXC25.Runtime.Spec;
 
 namespace IXC25.Runtime.Compare;
@@ -50,5 +51,31 @@ public static class TensorComparer
         }
         double nmse = ref2 > 0 ? err2 / ref2 : err2 > 0 ? double.PositiveInfinity : 0;
         return new CompareResult(actual.Length, maxAbs, maxRel, nmse, firstBad, nonFinite, tol);
+    }
+}
+
+/// <summary>The verdict of comparing one named tensor with its reference.</summary>
+/// <param name="Stats">Error statistics (float tensors of equal shape), else null.</param>
+public sealed record TensorVerdict(string Name, bool Pass, string Text, CompareResult? Stats);
+
+/// <summary>Compares named tensors of any dtype: shapes first, floats under a tolerance, others exactly.</summary>
+public static class NamedTensorComparer
+{
+    public static TensorVerdict Compare(Tensors.NamedTensor actual, Tensors.NamedTensor reference, ToleranceInfo tol)
+    {
+        if (!actual.Shape.AsSpan().SequenceEqual(reference.Shape))
+            return new(reference.Name, false, $"FAIL shape {Tensors.Shape.Format(actual.Shape)} vs {Tensors.Shape.Format(reference.Shape)}", null);
+        if (actual.DType.IsFloat() && reference.DType.IsFloat())
+        {
+            var r = TensorComparer.Compare(actual.ToFloat32(), reference.ToFloat32(), tol);
+            return new(reference.Name, r.Pass, r.ToString(), r);
+        }
+        if (actual.DType != reference.DType)
+            return new(reference.Name, false, $"FAIL dtype {actual.DType.SpecName()} vs {reference.DType.SpecName()}", null);
+        var a = actual.Data.Bytes;
+        var b = reference.Data.Bytes;
+        if (a.SequenceEqual(b)) return new(reference.Name, true, "ok   exact", null);
+        long first = a.CommonPrefixLength(b) / actual.DType.Size();
+        return new(reference.Name, false, $"FAIL values differ; first offending index {first}", null);
     }
 }
