@@ -6,6 +6,8 @@ traces a prefill tap by tap and then decodes 32 tokens greedily, for four prompt
   text_only         no image (upstream chat's default image=[] path: one BOS, embeddings)
   long_ntk          screenshot.jpg at hd_num 24 (2x3 grid): 2900 positions > max_position_embeddings 2048
                     of the tiny config, so dynamic NTK rescales the rotary base
+  write_mode        an image prompt with infer_mode 'write' (task LoRAs lora_sft + lora_dpo merged)
+  web_mode          a text prompt with infer_mode 'web' (lora_web merged)
 
 Each case writes golden/model/traces/<case>.safetensors with the taps of spec/model.json (the
 image-front-end taps hd_image/pixel_values/global_view/vit.*.input are left out: they are covered
@@ -43,6 +45,9 @@ CASES = [
          images=["panda.jpeg", "cars1.jpg"], history=[["What animal is black and white?", "A panda, usually."]]),
     dict(name="text_only", query="Write a short poem about the sea.", images=[], history=[]),
     dict(name="long_ntk", query="Read the text in this screenshot.", images=["screenshot.jpg"], history=[]),
+    # task modes (UNCONFIRMED upstream: lora_sft + lora_dpo merged for write, lora_web for web)
+    dict(name="write_mode", query="Write an article about this picture.", images=["cars1.jpg"], history=[], mode="write"),
+    dict(name="web_mode", query="Generate a webpage for a bakery.", images=[], history=[], mode="web"),
 ]
 
 SKIP_PREFIXES = ("prompt.",)
@@ -58,6 +63,8 @@ def keep(case, name):
         return False
     if case == "long_ntk" and name.startswith("llm.layer.") and not name.endswith((".output", ".attn_out")):
         return False
+    if case.endswith("_mode") and not (name.startswith("llm.layer.") and name.endswith((".qkv", ".output")) or name == "llm.logits"):
+        return False
     return True
 
 
@@ -69,6 +76,7 @@ def main():
     summary = {}
     for case in CASES:
         model.reset_rope_caches()
+        model.set_infer_mode(case.get("mode", "base"))
         trace = {}
         images = [os.path.join(MEDIA, f) for f in case["images"]]
         history = [tuple(h) for h in case["history"]]
@@ -101,7 +109,7 @@ def main():
             if name in ("llm.logits", "llm.norm"):
                 t = t[-1:]  # the head on the last position only, as the engine does by default
             tensors[name] = t.contiguous()
-        meta = st.provenance(SCRIPT, None, case=case["name"], query=case["query"], images=json.dumps(case["images"]),
+        meta = st.provenance(SCRIPT, None, case=case["name"], mode=case.get("mode", "chat"), query=case["query"], images=json.dumps(case["images"]),
                              history=json.dumps(case["history"]), tokens=json.dumps(ids), margins=json.dumps(margins),
                              sequence_length=T, model="golden/model/tiny/safetensors")
         st.save(os.path.join(OUT, case["name"] + ".safetensors"), tensors, meta)

@@ -14,7 +14,7 @@ namespace IXC25.Model.Tests;
 /// </summary>
 public class EndToEndGoldenTests
 {
-    public static TheoryData<string> Cases() => ["single_image", "two_images", "text_only", "long_ntk"];
+    public static TheoryData<string> Cases() => ["single_image", "two_images", "text_only", "long_ntk", "write_mode", "web_mode"];
 
     private static (PreparedPrompt Prompt, SafetensorsFile Golden) Load(Ixc25Model model, string name)
     {
@@ -22,6 +22,7 @@ public class EndToEndGoldenTests
         var md = golden.Metadata;
         var images = JsonSerializer.Deserialize<string[]>(md["images"])!.Select(f => new MediaInput(RepoLayout.Path("golden", "media", f))).ToList();
         var history = JsonSerializer.Deserialize<string[][]>(md["history"])!.Select(h => new ChatTurn(h[0], h[1])).ToList();
+        model.SetMode(md["mode"]);
         return (PreparedPrompt.Chat(model.Tokenizer, md["query"], images, history), golden);
     }
 
@@ -79,5 +80,22 @@ public class EndToEndGoldenTests
         int best = 0;
         for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
         return best;
+    }
+
+    [Fact]
+    public void TaskModesNeedTheirLoraGroups()
+    {
+        string dir = Directory.CreateTempSubdirectory("ixc25-nolora-").FullName;
+        try
+        {
+            TinyCheckpoint.CopyWith(dir, t => t.Name.Contains(".lora_web_") ? null : t);
+            using var model = Ixc25Model.Open(dir);
+            model.SetMode("write");
+            var e = Assert.Throws<IxcException>(() => model.SetMode("web"));
+            Assert.Contains("mode 'web' needs the task LoRA group(s) lora_web", e.Message);
+            Assert.Equal("write", model.Mode);
+            Assert.Throws<IxcException>(() => model.SetMode("poetry"));
+        }
+        finally { Directory.Delete(dir, true); }
     }
 }

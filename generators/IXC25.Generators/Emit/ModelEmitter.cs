@@ -262,6 +262,17 @@ internal static class ModelEmitter
                     break;
             }
         }
+        var grouped = node.Children.Where(c => c.Kind == "param" && m.Params[c.ParamIndex].Group is not null).ToList();
+        if (grouped.Count > 0)
+        {
+            w.Line();
+            w.Doc("The tensors of an optional group in spec order (empty when the checkpoint lacks the group).");
+            w.Open("public global::System.Collections.Generic.IReadOnlyList<NamedTensor> GroupTensors(string group) => group switch");
+            foreach (var g in grouped.GroupBy(c => m.Params[c.ParamIndex].Group!))
+                w.Line($"{CodeWriter.Str(g.Key)} => {string.Join(" && ", g.Select(c => ModelParser.Pascal(c.Name) + " is not null"))} ? [{string.Join(", ", g.Select(c => ModelParser.Pascal(c.Name) + "!"))}] : [],");
+            w.Line("_ => throw new global::System.ArgumentException($\"unknown group '{group}'\", nameof(group)),");
+            w.Close(";");
+        }
         w.Close();
         w.Line();
     }

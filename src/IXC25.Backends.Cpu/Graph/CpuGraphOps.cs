@@ -11,6 +11,13 @@ public sealed class CpuGraphOps(CpuOps cpu) : IGraphOps
 {
     public CpuOps Cpu { get; } = cpu;
 
+    /// <summary>
+    /// Task LoRAs of the active mode, by base weight: each (A [R, IN], B [OUT, R]) pair adds (x A^T) B^T to
+    /// every row of that linear, which equals merging W + B A at scale 1 (spec/model.json 'modes'); the
+    /// products are kept separate instead of materializing merged copies of the weights. Null: none.
+    /// </summary>
+    public IReadOnlyDictionary<NamedTensor, (NamedTensor A, NamedTensor B)[]>? TaskLoras { get; set; }
+
     private static Dictionary<string, long[]> Shapes(params (string Name, object? Value)[] ports)
     {
         var d = new Dictionary<string, long[]>(StringComparer.Ordinal);
@@ -53,7 +60,19 @@ public sealed class CpuGraphOps(CpuOps cpu) : IGraphOps
     {
         var s = OpShapes.PloraLinear(Shapes(("x", x), ("weight", weight), ("lora_a", loraA), ("lora_b", loraB), ("im_mask", imMask)), attrs);
         var y = Act.F32(OpShapes.PloraLinearYShape(s)!);
-        Cpu.PloraLinear(x.Span, I(s, "T"), weight, loraA, loraB, imMask.Bytes, attrs.Scale, y.Span);
+        int T = I(s, "T");
+        Cpu.PloraLinear(x.Span, T, weight, loraA, loraB, imMask.Bytes, attrs.Scale, y.Span);
+        if (TaskLoras is not null && TaskLoras.TryGetValue(weight, out var pairs))
+            foreach (var (a, b) in pairs)
+            {
+                var xa = Act.F32(T, a.Shape[0]);
+                var xab = Act.F32(T, b.Shape[0]);
+                Cpu.Linear(x.Span, T, a, null, xa.Span);
+                Cpu.Linear(xa.Span, T, b, null, xab.Span);
+                Cpu.Add(y.Span, xab.Span, y.Span);
+                xa.Release();
+                xab.Release();
+            }
         return y;
     }
 

@@ -63,6 +63,37 @@ public sealed class Ixc25Model : IDisposable
         }
     }
 
+    /// <summary>The task mode in effect: chat (Partial LoRA only), write or web (spec/model.json 'modes').</summary>
+    public string Mode { get; private set; } = Ixc25Modes.Chat;
+
+    /// <summary>
+    /// Selects a task mode: write merges lora_sft + lora_dpo, web merges lora_web into every PLoRA
+    /// linear at scale 1 on all tokens (UNCONFIRMED upstream: docs/DEVIATIONS.md). A checkpoint without
+    /// those groups is refused with a message naming them.
+    /// </summary>
+    public void SetMode(string mode)
+    {
+        if (!Ixc25Modes.Merges.TryGetValue(mode, out var groups))
+            throw new IxcException($"unknown mode '{mode}' (modes: {string.Join(", ", Ixc25Modes.Merges.Keys)})");
+        var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
+        if (missing.Count > 0)
+            throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Directory.Path} does not have");
+        var graphOps = (CpuGraphOps)Ops;
+        if (groups.Length == 0) graphOps.TaskLoras = null;
+        else
+        {
+            var table = new Dictionary<NamedTensor, (NamedTensor A, NamedTensor B)[]>(ReferenceEqualityComparer.Instance);
+            foreach (var p in PloraModules())
+                table[p.Weight] = groups.Select(g => p.GroupTensors(g)).Select(t => (t[0], t[1])).ToArray();
+            graphOps.TaskLoras = table;
+        }
+        Mode = mode;
+    }
+
+    /// <summary>Every Partial LoRA linear of the decoder (wqkv, wo, w1, w3, w2 of each layer).</summary>
+    public IEnumerable<PLoraLinearParams> PloraModules() =>
+        Weights.Llm.Layers.SelectMany(l => new[] { l.Wqkv, l.Wo, l.W1, l.W3, l.W2 });
+
     /// <summary>A graph bound to this model, recording taps into <paramref name="taps"/>.</summary>
     public Ixc25Graph Graph(ITapSink? taps = null) => new(Ops, Weights, Config, taps);
 
