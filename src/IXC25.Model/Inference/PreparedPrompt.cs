@@ -8,9 +8,13 @@ using IXC25.Vision.Video;
 
 namespace IXC25.Model.Inference;
 
-/// <summary>An image or video file attached to a prompt.</summary>
-public sealed record MediaInput(string Path, bool IsVideo = false)
+/// <summary>An image or video attached to a prompt: a file, or encoded image bytes (<paramref name="Bytes"/>, with
+/// <paramref name="Path"/> as its label).</summary>
+public sealed record MediaInput(string Path, bool IsVideo = false, byte[]? Bytes = null)
 {
+    /// <summary>Encoded image bytes (PNG, JPEG, WebP, BMP, GIF) with a label for messages.</summary>
+    public static MediaInput FromBytes(byte[] bytes, string label) => new(label, false, bytes);
+
     /// <summary>Image unless the extension is a video extension upstream recognizes (.mp4, .avi, .mkv, .mov, .wmv).</summary>
     public static MediaInput FromPath(string path) => new(path, VideoFrames.Extensions.Contains(System.IO.Path.GetExtension(path)));
 }
@@ -47,6 +51,7 @@ public sealed class PreparedPrompt
         var decoded = new List<(RgbImage Image, bool Video)>();
         foreach (var m in media)
         {
+            if (m.Bytes is not null) { decoded.Add((ImageDecoder.Decode(m.Bytes, m.Path, decode), false)); continue; }
             if (!File.Exists(m.Path)) throw new IxcException($"{m.Path}: file not found");
             decoded.Add(m.IsVideo ? (VideoComposer.FromFile(m.Path), true) : (ImageDecoder.Decode(m.Path, decode), false));
         }
