@@ -181,9 +181,12 @@ public sealed class Ixc25Model : IDisposable
 
     /// <summary>
     /// One forward pass of the decoder over <paramref name="embeds"/> [T, C] appended to <paramref name="cache"/>:
-    /// positions continue from the cache, the rotary module sees the total length, every layer attends
-    /// over its cache, then the head runs on the last row (or on every row with <paramref name="allLogits"/>).
-    /// Returns logits [1 or T, V]. Taps: llm.position_ids, llm.layer.{i}.*, llm.norm, llm.logits.
+    /// positions continue from the cache, the rotary module sees the total length once (as upstream's
+    /// single forward does), every layer attends over its cache, then the head runs on the last row (or on
+    /// every row with <paramref name="allLogits"/>). Returns logits [1 or T, V].
+    /// Without taps and head rows, long inputs run in chunks of <see cref="ModelOptions.PrefillChunk"/>
+    /// positions through all layers (the working set no longer grows with the prompt; attention over the
+    /// cache makes the result the same computation). Taps: llm.position_ids, llm.layer.{i}.*, llm.norm, llm.logits.
     /// </summary>
     public Act Forward(Act embeds, ReadOnlySpan<byte> imMask, KvCache cache, bool allLogits = false, ITapSink? taps = null)
     {
@@ -195,33 +198,47 @@ public sealed class Ixc25Model : IDisposable
         var positions = new long[T];
         for (int t = 0; t < T; t++) positions[t] = past + t;
         Rope.BeginPass(past + T);
-        var cos = Act.F32(T, Dims.D);
-        var sin = Act.F32(T, Dims.D);
-        Rope.Gather(positions, cos.Span, sin.Span);
         taps?.Record("llm.position_ids", Act.Ids(positions));
-        var mask = Act.Mask(imMask.ToArray());
+        int chunk = taps is null && !allLogits ? Math.Max(1, Options.PrefillChunk) : T;
         var graph = Graph(taps);
-        var x = embeds;
-        try
+        Act? last = null;
+        for (int start = 0; start < T; start += chunk)
         {
-            for (int i = 0; i < Dims.L; i++)
+            int n = Math.Min(chunk, T - start);
+            var x = n == T ? embeds : embeds.Rows(start, n);
+            var cos = Act.F32(n, Dims.D);
+            var sin = Act.F32(n, Dims.D);
+            Rope.Gather(positions.AsSpan(start, n), cos.Span, sin.Span);
+            var mask = Act.Mask(imMask.Slice(start, n).ToArray());
+            var input = x;
+            try
             {
-                var y = graph.DecoderLayer(i, x, mask, cos, sin, cache.Layers[i]);
-                if (!ReferenceEquals(x, embeds)) x.Release();
-                x = y;
+                for (int i = 0; i < Dims.L; i++)
+                {
+                    Progress?.Invoke(new ForwardProgress(start + n, T, i + 1, Dims.L));
+                    var y = graph.DecoderLayer(i, x, mask, cos, sin, cache.Layers[i]);
+                    if (!ReferenceEquals(x, embeds)) x.Release();
+                    x = y;
+                }
+                if (start + n == T)
+                {
+                    var rows = allLogits ? x : x.Rows(n - 1, 1);
+                    last = graph.LlmHead(rows);
+                    if (!ReferenceEquals(rows, x)) rows.Release();
+                }
             }
-            var rows = allLogits ? x : x.Rows(T - 1, 1);
-            var logits = graph.LlmHead(rows);
-            if (!ReferenceEquals(rows, x)) rows.Release();
-            return logits;
+            finally
+            {
+                if (!ReferenceEquals(x, embeds)) x.Release();
+                cos.Release();
+                sin.Release();
+            }
         }
-        finally
-        {
-            if (!ReferenceEquals(x, embeds)) x.Release();
-            cos.Release();
-            sin.Release();
-        }
+        return last!;
     }
+
+    /// <summary>Reports forward-pass progress (positions done of the pass, layer of the current chunk).</summary>
+    public Action<ForwardProgress>? Progress { get; set; }
 
     /// <summary>
     /// Prefill of a prepared prompt: the vision tower on each of its images, the input sequence, one
@@ -261,3 +278,6 @@ public sealed class Ixc25Model : IDisposable
 
     public void Dispose() => _dir.Dispose();
 }
+
+/// <summary>Where a forward pass is: positions processed (up to the end of the current chunk) of the pass, and the layer.</summary>
+public readonly record struct ForwardProgress(int Positions, int TotalPositions, int Layer, int Layers);

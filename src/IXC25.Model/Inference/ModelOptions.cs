@@ -10,12 +10,14 @@ namespace IXC25.Model.Inference;
 /// <param name="RopeMode">Dynamic-NTK state: hf (upstream's stateful module, the default) or stateless.</param>
 /// <param name="Format">Checkpoint form to read when a folder has both.</param>
 /// <param name="MaxContext">Largest total length (prompt + generated) a KV cache may hold.</param>
+/// <param name="PrefillChunk">Positions per chunk of a long prefill (bounds the working set).</param>
 public sealed record ModelOptions(
     int Threads = 0,
     DType KvDType = DType.F32,
     RopeMode RopeMode = RopeMode.Hf,
     CheckpointFormat Format = CheckpointFormat.Auto,
-    int MaxContext = 131072)
+    int MaxContext = 131072,
+    int PrefillChunk = 512)
 {
     public static ModelOptions Default { get; } = new();
 }
