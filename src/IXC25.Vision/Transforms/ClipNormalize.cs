@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using IXC25.Vision.Imaging;
 
 namespace IXC25.Vision.Transforms;
@@ -46,24 +47,31 @@ public static class ClipNormalize
         int chunk = Math.Max(1, 16384 / w);
         Parallel.For(0, (h + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, ci =>
         {
-            var table = Table;
             int y0 = ci * chunk, y1 = Math.Min(h, y0 + chunk);
-            for (int y = y0; y < y1; y++)
-            {
-                int si = y * w * 3;
-                int di = y * w;
-                var r = dst.AsSpan(di, w);
-                var g = dst.AsSpan((int)(plane + di), w);
-                var b = dst.AsSpan((int)(2 * plane + di), w);
-                for (int x = 0; x < w; x++, si += 3)
-                {
-                    r[x] = table[src[si]];
-                    g[x] = table[256 + src[si + 1]];
-                    b[x] = table[512 + src[si + 2]];
-                }
-            }
+            Rows(src, dst, w, plane, y0, y1);
         });
         return dst;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows(byte[] src, float[] dst, int w, long plane, int y0, int y1)
+    {
+        fixed (float* t = Table)
+        fixed (byte* s0 = src)
+        fixed (float* d0 = dst)
+        {
+            for (int y = y0; y < y1; y++)
+            {
+                byte* s = s0 + (long)y * w * 3;
+                float* r = d0 + (long)y * w, g = r + plane, b = g + plane;
+                for (int x = 0; x < w; x++, s += 3)
+                {
+                    r[x] = t[s[0]];
+                    g[x] = t[256 + s[1]];
+                    b[x] = t[512 + s[2]];
+                }
+            }
+        }
     }
 
     /// <summary>The normalised value of a white (255, 255, 255) pixel per channel: what padding becomes.</summary>

@@ -72,8 +72,11 @@ public static class ImageTransform
         int newW = plan.Transposed ? plan.ResizedHeight : plan.ResizedWidth;
         int newH = plan.Transposed ? plan.ResizedWidth : plan.ResizedHeight;
         int padH = plan.Transposed ? plan.PaddedWidth : plan.PaddedHeight;
-        var resized = PilBilinear.Resize(src, newW, newH, maxThreads);
-        var padded = ImageOps.PadBottomWhite(resized, padH);
+        // resize straight into the padded buffer, then fill the rows below with white
+        var buffer = GC.AllocateUninitializedArray<byte>(checked(newW * padH * 3));
+        PilBilinear.ResizeInto(src, newW, newH, buffer, maxThreads);
+        buffer.AsSpan(newW * newH * 3).Fill(255);
+        var padded = new RgbImage(newW, padH, buffer);
         return plan.Transposed ? ImageOps.Transpose(padded) : padded;
     }
 
