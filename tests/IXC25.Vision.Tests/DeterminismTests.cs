@@ -22,3 +22,31 @@ public class DeterminismTests
         }
     }
 }
+
+/// <summary>Runs alone: other tests' transforms would otherwise be free to take the returned buffers.</summary>
+[CollectionDefinition(nameof(SerialCollection), DisableParallelization = true)]
+public class SerialCollection;
+
+/// <summary>Disposed results hand their buffers to later transforms: those must overwrite every element.</summary>
+[Collection(nameof(SerialCollection))]
+public class BufferReuseTests
+{
+    [Fact]
+    public void ReusedBuffersGiveTheSameResultsAsFreshOnes()
+    {
+        var a = TestImages.Random(1300, 900, 1);
+        var b = TestImages.Constant(1300, 900, 10, 200, 30);
+        var fresh = ImageTransform.HdTransform(b, 24);
+        for (int i = 0; i < 3; i++)
+        {
+            var first = ImageTransform.HdTransform(a, 24);
+            var pv = first.PixelValues;
+            first.Dispose();
+            using var again = ImageTransform.HdTransform(b, 24);
+            Assert.Same(pv, again.PixelValues); // the buffer was reused ...
+            Assert.True(fresh.HdImage.Pixels.AsSpan().SequenceEqual(again.HdImage.Pixels)); // ... and fully overwritten
+            Assert.True(fresh.PixelValues.AsSpan().SequenceEqual(again.PixelValues));
+            Assert.True(fresh.GlobalView.AsSpan().SequenceEqual(again.GlobalView));
+        }
+    }
+}

@@ -37,12 +37,13 @@ public static class ClipNormalize
         return x / Std[channel];
     }
 
-    /// <summary>[H, W, 3] uint8 to [3, H, W] float32; rows split across threads.</summary>
-    public static float[] ToTensor(RgbImage img, int maxThreads = -1)
+    /// <summary>[H, W, 3] uint8 to [3, H, W] float32 (into <paramref name="into"/> when given, whose length must be 3 H W); rows split across threads.</summary>
+    public static float[] ToTensor(RgbImage img, int maxThreads = -1, float[]? into = null)
     {
         int w = img.Width, h = img.Height;
         long plane = (long)w * h;
-        var dst = GC.AllocateUninitializedArray<float>(checked((int)(3 * plane)));
+        if (into is not null && into.LongLength != 3 * plane) throw new ArgumentException($"{into.Length} values for [3, {h}, {w}]", nameof(into));
+        var dst = into ?? GC.AllocateUninitializedArray<float>(checked((int)(3 * plane)));
         var src = img.Pixels;
         int chunk = Math.Max(1, 16384 / w);
         Parallel.For(0, (h + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, ci =>

@@ -18,8 +18,19 @@ public sealed record TransformOptions(int MaxThreads = -1)
 /// <param name="HdImage">The resized and padded RGB image, before normalisation: [H, W, 3] uint8.</param>
 /// <param name="PixelValues">ToTensor + Normalize of <paramref name="HdImage"/>: [3, H, W] float32.</param>
 /// <param name="GlobalView">Bicubic interpolation of <paramref name="PixelValues"/> to [3, 560, 560] float32.</param>
-public sealed record HdTransformResult(HdPlan Plan, RgbImage HdImage, float[] PixelValues, float[] GlobalView)
+public sealed record HdTransformResult(HdPlan Plan, RgbImage HdImage, float[] PixelValues, float[] GlobalView) : IDisposable
 {
+    /// <summary>
+    /// Optional: hands the three buffers back for reuse by later transforms (fresh memory is expensive
+    /// to touch). The result, including arrays obtained from it, must not be used afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        BufferCache<byte>.Return(HdImage.Pixels);
+        BufferCache<float>.Return(PixelValues);
+        BufferCache<float>.Return(GlobalView);
+    }
+
     public int Width => HdImage.Width;
     public int Height => HdImage.Height;
 
@@ -73,11 +84,14 @@ public static class ImageTransform
         int newH = plan.Transposed ? plan.ResizedWidth : plan.ResizedHeight;
         int padH = plan.Transposed ? plan.PaddedWidth : plan.PaddedHeight;
         // resize straight into the padded buffer, then fill the rows below with white
-        var buffer = GC.AllocateUninitializedArray<byte>(checked(newW * padH * 3));
+        var buffer = BufferCache<byte>.Rent(checked(newW * padH * 3));
         PilBilinear.ResizeInto(src, newW, newH, buffer, maxThreads);
         buffer.AsSpan(newW * newH * 3).Fill(255);
         var padded = new RgbImage(newW, padH, buffer);
-        return plan.Transposed ? ImageOps.Transpose(padded) : padded;
+        if (!plan.Transposed) return padded;
+        var back = ImageOps.Transpose(padded);
+        BufferCache<byte>.Return(buffer);
+        return back;
     }
 
     /// <summary>
@@ -104,12 +118,16 @@ public static class ImageTransform
     {
         if (hd.Width != plan.PaddedWidth || hd.Height != plan.PaddedHeight)
             throw new InvalidOperationException($"transform produced {hd.Width}x{hd.Height}, plan says {plan.PaddedWidth}x{plan.PaddedHeight}");
-        var pixels = ClipNormalize.ToTensor(hd, options.MaxThreads);
+        var pixels = ClipNormalize.ToTensor(hd, options.MaxThreads, BufferCache<float>.Rent(checked(3 * hd.Width * hd.Height)));
         var global = GlobalView(pixels, hd.Height, hd.Width, options.MaxThreads);
         return new HdTransformResult(plan, hd, pixels, global);
     }
 
     /// <summary>build_mlp.py's global view: bicubic interpolation of [3, H, W] to [3, 560, 560].</summary>
-    public static float[] GlobalView(float[] pixelValues, int height, int width, int maxThreads = -1) =>
-        TorchBicubic.Resize(pixelValues, 3, height, width, HdPartition.CropSize, HdPartition.CropSize, maxThreads);
+    public static float[] GlobalView(float[] pixelValues, int height, int width, int maxThreads = -1)
+    {
+        var dst = BufferCache<float>.Rent(3 * HdPartition.CropSize * HdPartition.CropSize);
+        TorchBicubic.ResizeInto(pixelValues, 3, height, width, dst, HdPartition.CropSize, HdPartition.CropSize, maxThreads);
+        return dst;
+    }
 }
