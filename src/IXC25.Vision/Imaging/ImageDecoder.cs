@@ -140,7 +140,7 @@ public static class ImageDecoder
             var used = rgba.AsSpan(0, (int)rgbaBytes);
             if (codec.EncodedFormat == SKEncodedImageFormat.Gif && transparentColor is { } tc)
                 FillTransparent(used, tc);
-            var rgb = GC.AllocateUninitializedArray<byte>(checked(width * height * 3));
+            var rgb = BufferCache<byte>.Rent(checked(width * height * 3));
             RgbaToRgb(used, rgb);
             return new RgbImage(width, height, rgb);
         }
