@@ -34,18 +34,40 @@ public sealed record HdTransformResult(HdPlan Plan, RgbImage HdImage, float[] Pi
     public int Width => HdImage.Width;
     public int Height => HdImage.Height;
 
-    /// <summary>Crop (r, c) of the grid, r * GridCols + c in upstream's order, as [3, 560, 560] float32.</summary>
+    /// <summary>Crop (r, c) of the grid as [3, 560, 560] float32: pixel_values[:, 560r : 560(r+1), 560c : 560(c+1)].</summary>
     public float[] Crop(int row, int col)
+    {
+        var dst = new float[3 * HdPartition.CropSize * HdPartition.CropSize];
+        CopyCrop(row, col, dst);
+        return dst;
+    }
+
+    /// <summary>
+    /// The ViT batch of this image as build_mlp.py assembles it: [1 + h*w, 3, 560, 560] float32, the global
+    /// view first, then the crops row-major (crop r * w + c), i.e.
+    /// <c>img.reshape(1, 3, h, 560, w, 560).permute(0, 2, 4, 1, 3, 5).reshape(-1, 3, 560, 560)</c>.
+    /// </summary>
+    public float[] VitBatch()
+    {
+        const int S = HdPartition.CropSize;
+        int n = 1 + Plan.GridRows * Plan.GridCols;
+        var dst = new float[(long)n * 3 * S * S];
+        GlobalView.AsSpan().CopyTo(dst);
+        for (int r = 0; r < Plan.GridRows; r++)
+            for (int c = 0; c < Plan.GridCols; c++)
+                CopyCrop(r, c, dst.AsSpan((1 + r * Plan.GridCols + c) * 3 * S * S, 3 * S * S));
+        return dst;
+    }
+
+    private void CopyCrop(int row, int col, Span<float> dst)
     {
         const int S = HdPartition.CropSize;
         if (row < 0 || row >= Plan.GridRows || col < 0 || col >= Plan.GridCols)
             throw new ArgumentOutOfRangeException(nameof(row), $"crop ({row}, {col}) outside the {Plan.GridRows}x{Plan.GridCols} grid");
-        var dst = new float[3 * S * S];
         long plane = (long)Width * Height;
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < S; y++)
-                PixelValues.AsSpan((int)(c * plane + (long)(row * S + y) * Width + col * S), S).CopyTo(dst.AsSpan((c * S + y) * S, S));
-        return dst;
+                PixelValues.AsSpan((int)(c * plane + (long)(row * S + y) * Width + col * S), S).CopyTo(dst.Slice((c * S + y) * S, S));
     }
 }
 
