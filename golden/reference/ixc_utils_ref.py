@@ -157,22 +157,28 @@ def _parse_rate(s):
 
 
 def probe_video(path):
-    """(avg fps, width, height) of the first video stream, from ffprobe (decord reports the
-    stream's avg_frame_rate, falling back to r_frame_rate)."""
+    """(avg fps, width, height) of the first video stream's frames as delivered, from ffprobe: decord
+    reports the stream's avg_frame_rate (falling back to r_frame_rate), and rotates frames by the
+    container's rotation metadata (decord PR #51), as ffmpeg's default autorotation does; a rotation of
+    +-90 degrees swaps width and height."""
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-         "stream=avg_frame_rate,r_frame_rate,width,height", "-of", "json", path],
+         "stream=avg_frame_rate,r_frame_rate,width,height:stream_side_data=rotation", "-of", "json", path],
         check=True, capture_output=True).stdout
     st = json.loads(out)["streams"][0]
     fps = _parse_rate(st.get("avg_frame_rate")) or _parse_rate(st.get("r_frame_rate"))
-    return fps, int(st["width"]), int(st["height"])
+    width, height = int(st["width"]), int(st["height"])
+    rotation = next((int(sd["rotation"]) for sd in st.get("side_data_list", []) if "rotation" in sd), 0)
+    if rotation % 180 != 0:
+        width, height = height, width
+    return fps, width, height
 
 
 def decode_frames(path, width, height):
     """Every frame of the first video stream as RGB24 (ffmpeg rawvideo pipe, no frame rate conversion,
-    no automatic rotation: decord does not apply rotation metadata either)."""
+    rotation metadata applied)."""
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-noautorotate", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
         check=True, capture_output=True).stdout
     frame = width * height * 3

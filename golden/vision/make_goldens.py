@@ -179,7 +179,7 @@ def normalize_golden():
 def video_goldens():
     font = ref.get_font()
     out = {}
-    for name in ["video_landscape.mp4", "video_portrait.mp4", "video_long.mp4"]:
+    for name in ["video_landscape.mp4", "video_portrait.mp4", "video_long.mp4", "video_rot90.mp4"]:
         path = os.path.join(HERE, "media", name)
         fps, w, h = ref.probe_video(path)
         frames = ref.decode_frames(path, w, h)
@@ -213,7 +213,7 @@ def video_goldens():
             "hd_image_sha256": sha(np.asarray(vt).tobytes()),
             "pixel_values_sha256": sha(f32_bytes(pv)), "global_view_sha256": sha(f32_bytes(gv)),
         }
-        if name != "video_long.mp4":
+        if name in ("video_landscape.mp4", "video_portrait.mp4"):
             png = f"video_composite_{os.path.splitext(name)[0]}.png"
             comp.save(os.path.join(OUT, png), optimize=True)
             entry["composite_png"] = png

@@ -72,6 +72,18 @@ def exif_orientation(value):
     return b"Exif\x00\x00" + b"II*\x00" + struct.pack("<I", 8) + ifd
 
 
+def set_rotation(path):
+    """Writes a 90-degree rotation matrix into the MP4's track header (ffmpeg 5.1 cannot write one itself)."""
+    with open(path, "rb") as f:
+        d = bytearray(f.read())
+    i = d.index(b"tkhd")
+    version = d[i + 4]
+    off = i + 8 + (8 + 8 + 4 + 4 + 8 if version == 1 else 4 + 4 + 4 + 4 + 4) + 8 + 2 + 2 + 2 + 2
+    d[off:off + 36] = struct.pack(">9i", 0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30)
+    with open(path, "wb") as f:
+        f.write(d)
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -113,7 +125,9 @@ def main():
     ph.save(p("jpeg_progressive.jpg"), quality=85, progressive=True)
     ph.convert("L").save(p("jpeg_gray.jpg"), quality=90)
     ph.convert("CMYK").save(p("jpeg_cmyk.jpg"), quality=90)
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    srgb = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    srgb[24:36] = struct.pack(">6H", 2024, 1, 1, 0, 0, 0)  # fixed creation date: reproducible bytes
+    srgb = bytes(srgb)
     ph.save(p("jpeg_icc.jpg"), quality=90, icc_profile=srgb)
     photo(640, 360).save(p("jpeg_exif_rot6.jpg"), quality=90, exif=exif_orientation(6))
     photo(4000, 3000).save(p("jpeg_4000x3000.jpg"), quality=80)
@@ -167,6 +181,9 @@ def main():
     video("video_landscape.mp4", ["testsrc=size=320x240:rate=25:duration=5"])
     video("video_long.mp4", ["testsrc2=size=96x64:rate=2:duration=80"])
     video("video_portrait.mp4", ["testsrc=size=120x200:rate=30000/1001:duration=3"])
+    # a phone-style video: landscape frames with a -90 degree display matrix (frames are delivered portrait)
+    video("video_rot90.mp4", ["testsrc=size=160x96:rate=10:duration=2.5"])
+    set_rotation(p("video_rot90.mp4"))
 
     total = sum(os.path.getsize(os.path.join(OUT, n)) for n in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total / 1e6:.2f} MB in {OUT}", file=sys.stderr)

@@ -11,7 +11,7 @@ namespace IXC25.Vision.Tests;
 /// </summary>
 public class VideoTests
 {
-    public static TheoryData<string> Videos() => ["video_landscape.mp4", "video_portrait.mp4", "video_long.mp4"];
+    public static TheoryData<string> Videos() => ["video_landscape.mp4", "video_portrait.mp4", "video_long.mp4", "video_rot90.mp4"];
 
     private static string VideoPath(string name) => VisionGoldens.MediaPath("vision/media/" + name);
 
@@ -63,6 +63,15 @@ public class VideoTests
         Assert.Equal(g.GetProperty("hd_image_sha256").GetString(), VisionGoldens.Sha256(r.HdImage.Pixels));
         Assert.Equal(g.GetProperty("pixel_values_sha256").GetString(), VisionGoldens.Sha256(r.PixelValues));
         Assert.Equal(g.GetProperty("global_view_sha256").GetString(), VisionGoldens.Sha256(r.GlobalView));
+    }
+
+    [Fact]
+    public void RotationMetadataIsApplied()
+    {
+        // 160x96 coded frames with a -90 degree display matrix are delivered as 96x160 (as decord and ffmpeg do)
+        var info = VideoFrames.Probe(VideoPath("video_rot90.mp4"));
+        Assert.Equal((96, 160, -90), (info.Width, info.Height, info.Rotation));
+        Assert.All(VideoFrames.Load(VideoPath("video_rot90.mp4")), f => Assert.Equal((96, 160), (f.Width, f.Height)));
     }
 
     [Fact]

@@ -118,25 +118,33 @@ public static class ImageDecoder
         long rgbaBytes = (long)width * height * 4;
         if (rgbaBytes > int.MaxValue)
             throw new IxcException($"{name}: {width}x{height} is too large to decode into one buffer (more than 2 GiB of RGBA)");
-        byte[] rgba = GC.AllocateUninitializedArray<byte>((int)rgbaBytes);
-        SKCodecResult result;
-        fixed (byte* p = rgba)
-            result = codec.GetPixels(info, (IntPtr)p, info.RowBytes, new SKCodecOptions(0));
-        switch (result)
+        // the RGBA buffer is a temporary: pooled, so repeated decodes do not page-fault it in each time
+        byte[] rgba = System.Buffers.ArrayPool<byte>.Shared.Rent((int)rgbaBytes);
+        try
         {
-            case SKCodecResult.Success: break;
-            case SKCodecResult.IncompleteInput:
-                throw new IxcException($"{name}: the image file is truncated (image data ends early)");
-            case SKCodecResult.ErrorInInput:
-                throw new IxcException($"{name}: the image data is corrupt");
-            default:
-                throw new IxcException($"{name}: cannot decode the image ({result})");
+            // a pooled buffer holds old pixels: GIF frames need not cover the canvas, so start from transparent
+            if (codec.EncodedFormat == SKEncodedImageFormat.Gif) rgba.AsSpan(0, (int)rgbaBytes).Clear();
+            SKCodecResult result;
+            fixed (byte* p = rgba)
+                result = codec.GetPixels(info, (IntPtr)p, info.RowBytes, new SKCodecOptions(0));
+            switch (result)
+            {
+                case SKCodecResult.Success: break;
+                case SKCodecResult.IncompleteInput:
+                    throw new IxcException($"{name}: the image file is truncated (image data ends early)");
+                case SKCodecResult.ErrorInInput:
+                    throw new IxcException($"{name}: the image data is corrupt");
+                default:
+                    throw new IxcException($"{name}: cannot decode the image ({result})");
+            }
+            var used = rgba.AsSpan(0, (int)rgbaBytes);
+            if (codec.EncodedFormat == SKEncodedImageFormat.Gif && transparentColor is { } tc)
+                FillTransparent(used, tc);
+            var rgb = BufferCache<byte>.Rent(checked(width * height * 3));
+            RgbaToRgb(used, rgb);
+            return new RgbImage(width, height, rgb);
         }
-        if (codec.EncodedFormat == SKEncodedImageFormat.Gif && transparentColor is { } tc)
-            FillTransparent(rgba, tc);
-        var rgb = GC.AllocateUninitializedArray<byte>(checked(width * height * 3));
-        RgbaToRgb(rgba, rgb);
-        return new RgbImage(width, height, rgb);
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(rgba); }
     }
 
     private static bool IsGif(ReadOnlySpan<byte> d) => d.Length >= 6 && (d[..6].SequenceEqual("GIF87a"u8) || d[..6].SequenceEqual("GIF89a"u8));

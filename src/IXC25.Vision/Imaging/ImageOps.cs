@@ -1,5 +1,3 @@
-using IXC25.Runtime;
-
 namespace IXC25.Vision.Imaging;
 
 /// <summary>Exact pixel operations of PIL used by the front end: transpose, white padding, paste.</summary>
@@ -60,16 +58,5 @@ public static class ImageOps
                 int i = (y * img.Width + x) * 3;
                 img.Pixels[i] = r; img.Pixels[i + 1] = g; img.Pixels[i + 2] = b;
             }
-    }
-
-    /// <summary>A copy of the [x, x + w) x [y, y + h) region.</summary>
-    public static RgbImage Crop(RgbImage src, int x, int y, int w, int h)
-    {
-        if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > src.Width || y + h > src.Height)
-            throw new IxcException($"crop ({x}, {y}, {w}x{h}) is outside the {src.Width}x{src.Height} image");
-        var dst = new byte[w * h * 3];
-        for (int yy = 0; yy < h; yy++)
-            src.Pixels.AsSpan(((y + yy) * src.Width + x) * 3, w * 3).CopyTo(dst.AsSpan(yy * w * 3));
-        return new RgbImage(w, h, dst);
     }
 }

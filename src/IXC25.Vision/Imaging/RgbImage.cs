@@ -6,8 +6,10 @@ namespace IXC25.Vision.Imaging;
 /// An 8-bit RGB image, rows top to bottom, pixels left to right, channels R, G, B interleaved:
 /// <c>Pixels[(y * Width + x) * 3 + c]</c>, i.e. a [H, W, 3] uint8 tensor. This is what PIL's
 /// <c>Image.convert('RGB')</c> holds and what <c>np.asarray(img)</c> returns.
+/// <remarks><see cref="Dispose"/> is optional: it hands the pixel buffer back for reuse by later decodes
+/// and transforms (touching fresh memory is expensive); the image must not be used afterwards.</remarks>
 /// </summary>
-public sealed class RgbImage
+public sealed class RgbImage : IDisposable
 {
     public const int Channels = 3;
 
@@ -51,4 +53,6 @@ public sealed class RgbImage
     }
 
     public override string ToString() => $"RgbImage {Width}x{Height}";
+
+    public void Dispose() => BufferCache<byte>.Return(Pixels);
 }

@@ -100,29 +100,52 @@ public static class PilBilinear
     /// Rows are split across threads; the result does not depend on <paramref name="maxThreads"/>.</summary>
     public static RgbImage Resize(RgbImage src, int width, int height, int maxThreads = -1)
     {
-        if (width <= 0 || height <= 0)
-            throw new IxcException($"cannot resize a {src.Width}x{src.Height} image to {width}x{height} (a side would be empty)");
-        if (width == src.Width && height == src.Height) return new RgbImage(width, height, (byte[])src.Pixels.Clone());
+        CheckSize(src, width, height);
+        var dst = GC.AllocateUninitializedArray<byte>(checked(width * height * 3));
+        ResizeInto(src, width, height, dst, maxThreads);
+        return new RgbImage(width, height, dst);
+    }
+
+    /// <summary>
+    /// <see cref="Resize"/> writing the result into the first <c>width * height * 3</c> bytes of
+    /// <paramref name="dst"/> (the rest is left as is: callers pad below it).
+    /// </summary>
+    public static void ResizeInto(RgbImage src, int width, int height, byte[] dst, int maxThreads = -1)
+    {
+        CheckSize(src, width, height);
+        int outLen = checked(width * height * 3);
+        if (dst.Length < outLen) throw new ArgumentException($"{dst.Length} bytes for a {width}x{height} RGB image", nameof(dst));
+        if (width == src.Width && height == src.Height) { src.Pixels.AsSpan().CopyTo(dst); return; }
 
         var vert = Compute(src.Height, height);
-        // rows of the source that the vertical pass reads
+        if (width == src.Width)
+        {
+            PilResampleKernels.Vertical(src.Pixels, width, 0, dst, height, vert, maxThreads);
+            return;
+        }
+        var hor = Compute(src.Width, width);
+        if (height == src.Height)
+        {
+            PilResampleKernels.Horizontal(src.Pixels, src.Width, 0, dst, width, height, hor, maxThreads);
+            return;
+        }
+        // rows of the source that the vertical pass reads; the horizontal pass produces only those
         int firstRow = vert.Start[0];
         int lastRow = vert.Start[height - 1] + vert.Count[height - 1];
-        RgbImage horizontal = src;
-        int rowOffset = 0;
-        if (width != src.Width)
+        int rows = lastRow - firstRow;
+        byte[] tmp = System.Buffers.ArrayPool<byte>.Shared.Rent(checked(width * rows * 3));
+        try
         {
-            var hor = Compute(src.Width, width);
-            int rows = lastRow - firstRow;
-            var tmp = GC.AllocateUninitializedArray<byte>(checked(width * rows * 3));
             PilResampleKernels.Horizontal(src.Pixels, src.Width, firstRow, tmp, width, rows, hor, maxThreads);
-            horizontal = new RgbImage(width, rows, tmp);
-            rowOffset = firstRow;
+            PilResampleKernels.Vertical(tmp, width, firstRow, dst, height, vert, maxThreads);
         }
-        if (height == src.Height) return horizontal == src ? new RgbImage(width, height, (byte[])src.Pixels.Clone()) : horizontal;
-        var dst = GC.AllocateUninitializedArray<byte>(checked(width * height * 3));
-        PilResampleKernels.Vertical(horizontal.Pixels, width, rowOffset, dst, height, vert, maxThreads);
-        return new RgbImage(width, height, dst);
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(tmp); }
+    }
+
+    private static void CheckSize(RgbImage src, int width, int height)
+    {
+        if (width <= 0 || height <= 0)
+            throw new IxcException($"cannot resize a {src.Width}x{src.Height} image to {width}x{height} (a side would be empty)");
     }
 
     /// <summary>

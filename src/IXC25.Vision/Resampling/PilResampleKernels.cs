@@ -34,7 +34,7 @@ internal static unsafe class PilResampleKernels
             fixed (int* start = k.Start)
             fixed (int* count = k.Count)
             {
-                long srcLen = src.LongLength;
+                long srcLen = (long)(firstRow + rows) * inW * 3; // the last byte this pass may read is below this
                 for (int y = y0; y < y1; y++)
                 {
                     byte* inRow = s + (long)(y + firstRow) * inW * 3;

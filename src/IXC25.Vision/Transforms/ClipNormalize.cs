@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using IXC25.Vision.Imaging;
 
 namespace IXC25.Vision.Transforms;
@@ -36,34 +37,42 @@ public static class ClipNormalize
         return x / Std[channel];
     }
 
-    /// <summary>[H, W, 3] uint8 to [3, H, W] float32; rows split across threads.</summary>
-    public static float[] ToTensor(RgbImage img, int maxThreads = -1)
+    /// <summary>[H, W, 3] uint8 to [3, H, W] float32 (into <paramref name="into"/> when given, whose length must be 3 H W); rows split across threads.</summary>
+    public static float[] ToTensor(RgbImage img, int maxThreads = -1, float[]? into = null)
     {
         int w = img.Width, h = img.Height;
         long plane = (long)w * h;
-        var dst = GC.AllocateUninitializedArray<float>(checked((int)(3 * plane)));
+        if (into is not null && into.LongLength != 3 * plane) throw new ArgumentException($"{into.Length} values for [3, {h}, {w}]", nameof(into));
+        var dst = into ?? GC.AllocateUninitializedArray<float>(checked((int)(3 * plane)));
         var src = img.Pixels;
         int chunk = Math.Max(1, 16384 / w);
         Parallel.For(0, (h + chunk - 1) / chunk, new ParallelOptions { MaxDegreeOfParallelism = maxThreads }, ci =>
         {
-            var table = Table;
             int y0 = ci * chunk, y1 = Math.Min(h, y0 + chunk);
-            for (int y = y0; y < y1; y++)
-            {
-                int si = y * w * 3;
-                int di = y * w;
-                var r = dst.AsSpan(di, w);
-                var g = dst.AsSpan((int)(plane + di), w);
-                var b = dst.AsSpan((int)(2 * plane + di), w);
-                for (int x = 0; x < w; x++, si += 3)
-                {
-                    r[x] = table[src[si]];
-                    g[x] = table[256 + src[si + 1]];
-                    b[x] = table[512 + src[si + 2]];
-                }
-            }
+            Rows(src, dst, w, plane, y0, y1);
         });
         return dst;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void Rows(byte[] src, float[] dst, int w, long plane, int y0, int y1)
+    {
+        fixed (float* t = Table)
+        fixed (byte* s0 = src)
+        fixed (float* d0 = dst)
+        {
+            for (int y = y0; y < y1; y++)
+            {
+                byte* s = s0 + (long)y * w * 3;
+                float* r = d0 + (long)y * w, g = r + plane, b = g + plane;
+                for (int x = 0; x < w; x++, s += 3)
+                {
+                    r[x] = t[s[0]];
+                    g[x] = t[256 + s[1]];
+                    b[x] = t[512 + s[2]];
+                }
+            }
+        }
     }
 
     /// <summary>The normalised value of a white (255, 255, 255) pixel per channel: what padding becomes.</summary>

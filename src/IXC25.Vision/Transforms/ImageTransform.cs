@@ -18,23 +18,56 @@ public sealed record TransformOptions(int MaxThreads = -1)
 /// <param name="HdImage">The resized and padded RGB image, before normalisation: [H, W, 3] uint8.</param>
 /// <param name="PixelValues">ToTensor + Normalize of <paramref name="HdImage"/>: [3, H, W] float32.</param>
 /// <param name="GlobalView">Bicubic interpolation of <paramref name="PixelValues"/> to [3, 560, 560] float32.</param>
-public sealed record HdTransformResult(HdPlan Plan, RgbImage HdImage, float[] PixelValues, float[] GlobalView)
+public sealed record HdTransformResult(HdPlan Plan, RgbImage HdImage, float[] PixelValues, float[] GlobalView) : IDisposable
 {
+    /// <summary>
+    /// Optional: hands the three buffers back for reuse by later transforms (fresh memory is expensive
+    /// to touch). The result, including arrays obtained from it, must not be used afterwards.
+    /// </summary>
+    public void Dispose()
+    {
+        BufferCache<byte>.Return(HdImage.Pixels);
+        BufferCache<float>.Return(PixelValues);
+        BufferCache<float>.Return(GlobalView);
+    }
+
     public int Width => HdImage.Width;
     public int Height => HdImage.Height;
 
-    /// <summary>Crop (r, c) of the grid, r * GridCols + c in upstream's order, as [3, 560, 560] float32.</summary>
+    /// <summary>Crop (r, c) of the grid as [3, 560, 560] float32: pixel_values[:, 560r : 560(r+1), 560c : 560(c+1)].</summary>
     public float[] Crop(int row, int col)
+    {
+        var dst = new float[3 * HdPartition.CropSize * HdPartition.CropSize];
+        CopyCrop(row, col, dst);
+        return dst;
+    }
+
+    /// <summary>
+    /// The ViT batch of this image as build_mlp.py assembles it: [1 + h*w, 3, 560, 560] float32, the global
+    /// view first, then the crops row-major (crop r * w + c), i.e.
+    /// <c>img.reshape(1, 3, h, 560, w, 560).permute(0, 2, 4, 1, 3, 5).reshape(-1, 3, 560, 560)</c>.
+    /// </summary>
+    public float[] VitBatch()
+    {
+        const int S = HdPartition.CropSize;
+        int n = 1 + Plan.GridRows * Plan.GridCols;
+        var dst = new float[(long)n * 3 * S * S];
+        GlobalView.AsSpan().CopyTo(dst);
+        for (int r = 0; r < Plan.GridRows; r++)
+            for (int c = 0; c < Plan.GridCols; c++)
+                CopyCrop(r, c, dst.AsSpan((1 + r * Plan.GridCols + c) * 3 * S * S, 3 * S * S));
+        return dst;
+    }
+
+    private void CopyCrop(int row, int col, Span<float> dst)
     {
         const int S = HdPartition.CropSize;
         if (row < 0 || row >= Plan.GridRows || col < 0 || col >= Plan.GridCols)
             throw new ArgumentOutOfRangeException(nameof(row), $"crop ({row}, {col}) outside the {Plan.GridRows}x{Plan.GridCols} grid");
-        var dst = new float[3 * S * S];
         long plane = (long)Width * Height;
         for (int c = 0; c < 3; c++)
             for (int y = 0; y < S; y++)
-                PixelValues.AsSpan((int)(c * plane + (long)(row * S + y) * Width + col * S), S).CopyTo(dst.AsSpan((c * S + y) * S, S));
-        return dst;
+                PixelValues.AsSpan((int)(c * plane + (long)(row * S + y) * Width + col * S), S).CopyTo(dst.Slice((c * S + y) * S, S));
     }
 }
 
@@ -72,9 +105,15 @@ public static class ImageTransform
         int newW = plan.Transposed ? plan.ResizedHeight : plan.ResizedWidth;
         int newH = plan.Transposed ? plan.ResizedWidth : plan.ResizedHeight;
         int padH = plan.Transposed ? plan.PaddedWidth : plan.PaddedHeight;
-        var resized = PilBilinear.Resize(src, newW, newH, maxThreads);
-        var padded = ImageOps.PadBottomWhite(resized, padH);
-        return plan.Transposed ? ImageOps.Transpose(padded) : padded;
+        // resize straight into the padded buffer, then fill the rows below with white
+        var buffer = BufferCache<byte>.Rent(checked(newW * padH * 3));
+        PilBilinear.ResizeInto(src, newW, newH, buffer, maxThreads);
+        buffer.AsSpan(newW * newH * 3).Fill(255);
+        var padded = new RgbImage(newW, padH, buffer);
+        if (!plan.Transposed) return padded;
+        var back = ImageOps.Transpose(padded);
+        BufferCache<byte>.Return(buffer);
+        return back;
     }
 
     /// <summary>
@@ -101,12 +140,16 @@ public static class ImageTransform
     {
         if (hd.Width != plan.PaddedWidth || hd.Height != plan.PaddedHeight)
             throw new InvalidOperationException($"transform produced {hd.Width}x{hd.Height}, plan says {plan.PaddedWidth}x{plan.PaddedHeight}");
-        var pixels = ClipNormalize.ToTensor(hd, options.MaxThreads);
+        var pixels = ClipNormalize.ToTensor(hd, options.MaxThreads, BufferCache<float>.Rent(checked(3 * hd.Width * hd.Height)));
         var global = GlobalView(pixels, hd.Height, hd.Width, options.MaxThreads);
         return new HdTransformResult(plan, hd, pixels, global);
     }
 
     /// <summary>build_mlp.py's global view: bicubic interpolation of [3, H, W] to [3, 560, 560].</summary>
-    public static float[] GlobalView(float[] pixelValues, int height, int width, int maxThreads = -1) =>
-        TorchBicubic.Resize(pixelValues, 3, height, width, HdPartition.CropSize, HdPartition.CropSize, maxThreads);
+    public static float[] GlobalView(float[] pixelValues, int height, int width, int maxThreads = -1)
+    {
+        var dst = BufferCache<float>.Rent(3 * HdPartition.CropSize * HdPartition.CropSize);
+        TorchBicubic.ResizeInto(pixelValues, 3, height, width, dst, HdPartition.CropSize, HdPartition.CropSize, maxThreads);
+        return dst;
+    }
 }

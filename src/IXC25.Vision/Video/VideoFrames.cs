@@ -8,17 +8,20 @@ namespace IXC25.Vision.Video;
 
 /// <summary>What ffprobe reports about the first video stream.</summary>
 /// <param name="Fps">Average frame rate (<c>avg_frame_rate</c>, falling back to <c>r_frame_rate</c>), as decord's <c>get_avg_fps</c>.</param>
-/// <param name="Width">Coded width of the frames (rotation metadata is not applied, as decord).</param>
-/// <param name="Height">Coded height.</param>
+/// <param name="Width">Width of the frames as delivered: the coded width, or the coded height when the
+/// container's rotation metadata turns the frames by 90 or 270 degrees (decord applies the rotation, as
+/// ffmpeg's default autorotation does).</param>
+/// <param name="Height">Height of the frames as delivered.</param>
+/// <param name="Rotation">The container's rotation in degrees (display matrix), 0 when none.</param>
 /// <param name="FrameCountHint">The container's <c>nb_frames</c>, or null when it has none (only a hint; frames are counted while decoding).</param>
-public sealed record VideoInfo(double Fps, int Width, int Height, long? FrameCountHint);
+public sealed record VideoInfo(double Fps, int Width, int Height, long? FrameCountHint, int Rotation = 0);
 
 /// <summary>
 /// Video frames through the system <c>ffmpeg</c>/<c>ffprobe</c> (installed by scripts/setup.sh), with
 /// upstream's sampling (<c>load_video</c> in ixc_utils.py, which uses decord): one frame per second
 /// (stride <c>round(fps)</c> over the decoded frames), and when more than 32 remain, the 32 at
 /// <c>int(i * n / 33)</c>. Frames are RGB24 exactly as ffmpeg's rawvideo output; no frame-rate
-/// conversion (<c>-fps_mode passthrough</c>) and no automatic rotation.
+/// conversion (<c>-fps_mode passthrough</c>); rotation metadata applied (ffmpeg's default, and decord's).
 /// </summary>
 public static class VideoFrames
 {
@@ -31,7 +34,7 @@ public static class VideoFrames
     {
         CheckReadable(path);
         string json = Run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
-            "stream=avg_frame_rate,r_frame_rate,width,height,nb_frames", "-of", "json", path], path, out _);
+            "stream=avg_frame_rate,r_frame_rate,width,height,nb_frames:stream_side_data=rotation", "-of", "json", path], path, out _);
         try
         {
             using var doc = JsonDocument.Parse(json);
@@ -44,7 +47,12 @@ public static class VideoFrames
             int w = s.GetProperty("width").GetInt32(), h = s.GetProperty("height").GetInt32();
             if (w <= 0 || h <= 0) throw new IxcException($"{path}: the video stream has an empty frame size {w}x{h}");
             long? n = s.TryGetProperty("nb_frames", out var nf) && long.TryParse(nf.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v > 0 ? v : null;
-            return new VideoInfo(fps, w, h, n);
+            int rotation = 0;
+            if (s.TryGetProperty("side_data_list", out var sideData))
+                foreach (var sd in sideData.EnumerateArray())
+                    if (sd.TryGetProperty("rotation", out var rot) && rot.TryGetInt32(out int r)) { rotation = r; break; }
+            if (rotation % 180 != 0) (w, h) = (h, w);
+            return new VideoInfo(fps, w, h, n, rotation);
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         { throw new IxcException($"{path}: cannot understand ffprobe's report ({e.Message})", e); }
@@ -105,7 +113,7 @@ public static class VideoFrames
         int frameBytes = checked(info.Width * info.Height * 3);
         var keepSet = new HashSet<int>(keep);
         var frames = new List<RgbImage>();
-        var psi = Start("ffmpeg", ["-v", "error", "-nostdin", "-noautorotate", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+        var psi = Start("ffmpeg", ["-v", "error", "-nostdin", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
         using var p = StartProcess(psi, path);
         var stderrTask = p.StandardError.ReadToEndAsync();
