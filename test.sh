@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds in Release, runs every test project, runs the
-# CPU kernel suite again with AVX-512, AVX2 and all hardware intrinsics switched off, and prints a
+# CPU kernel and image resampling suites again with AVX-512, AVX2 and all hardware intrinsics switched off, and prints a
 # final line "N passed, N failed" (non-zero exit if anything failed or a test host crashed).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,6 +31,7 @@ run all dotnet test IXC25.Reference.sln -c Release --no-build
 for isa in DOTNET_EnableAVX512=0 DOTNET_EnableAVX2=0 DOTNET_EnableHWIntrinsic=0; do
   name="isa-${isa%%=*}"; name="${name#isa-DOTNET_Enable}"
   run "isa-$name" "$isa" dotnet test tests/IXC25.Backends.Tests -c Release --no-build --filter "Category=Isa"
+  run "isa-vision-$name" "$isa" dotnet test tests/IXC25.Vision.Tests -c Release --no-build --filter "FullyQualifiedName~Kernel|FullyQualifiedName~Property"
 done
 
 passed=0; failed=0; skipped=0
