@@ -27,7 +27,9 @@ internal sealed record OpSpec(
     EquatableArray<SymbolBinding> SymbolBindings,
     string Accum,
     string Tolerance,
-    KernelSpec? Kernel);
+    KernelSpec? Kernel,
+    string CpuLowering,
+    string GpuLowering);
 
 /// <param name="Shape">Each dimension as expression text ("T", "(H + 2 * HKV) * D", "3").</param>
 internal sealed record PortSpec(string Name, EquatableArray<string> DTypes, EquatableArray<string> Shape, bool Optional);
