@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Derives the polynomial coefficients of VMath.Erf, VMath.Erfc and VMath.Tanh (src/IXC25.Backends.Cpu/Simd/VMath.cs).
+"""Derives the polynomial coefficients of VMath.Exp (vector), VMath.Erf, VMath.Erfc and VMath.Tanh (src/IXC25.Backends.Cpu/Simd/VMath.cs).
 
 Run with Debian's interpreter: /usr/bin/python3 src/IXC25.Backends.Cpu/Simd/tools/fit_vmath.py
 (numpy + mpmath). Prints the C# constants and the maximum error in ulp of a float32 evaluation
@@ -9,6 +9,8 @@ Method: weighted minimax fits by Lawson's iteratively reweighted least squares o
 nodes against 40-digit mpmath values, then the coefficients are rounded to float32 one at a time,
 highest degree first, re-fitting the lower ones after each rounding.
 
+  exp (vector):         e^x = 2^n e^r, n = round(x log2 e), r = x - n ln2 (two-part ln2, fused), |r| <= ln2/2:
+                        e^r = 1 + r + r^2 S(r), S of degree 4 (fits (e^r - 1 - r) / r^2)
   erf, |x| < 0.921875:  erf(x) = x + x * P(x^2),   P of degree 6 (fits erf(x)/x - 1)
   erf, |x| >= 0.921875: erf(x) = 1 - exp(Q(|x|)), Q of degree 8 on [0.921875, 4] (fits log erfc)
                         (|x| clamped to 4: erf rounds to 1 in float32 from 3.92 on)
@@ -71,8 +73,11 @@ def horner(coeffs, v):
 
 
 def ulp_of(v):
+    """Spacing of float32 at the correctly rounded v (below it when v rounds up to a power of two)."""
     v = abs(float(v))
-    return float(np.spacing(np.float32(v))) if v < 1 else 2.0 ** -24
+    f = np.float32(v)
+    below = float(f - np.nextafter(f, np.float32(0)))
+    return below if float(f) > v else float(np.spacing(f))
 
 
 def fmt(name, coeffs):
@@ -82,6 +87,13 @@ def fmt(name, coeffs):
 ERF_SPLIT, ERF_CLAMP, TANH_SPLIT = 0.921875, 4.0, 0.75
 ERFC_SPLIT1, ERFC_CENTER, ERFC_SPLIT2, ERFC_CLAMP = 0.5, 1.25, 2.0, 10.5
 ERFC_G_DEGREE = 7
+
+# exp: reduced argument, error of 1 + r + r^2 S relative to e^r is r^2 dS / e^r
+EXP_R = math.log(2) / 2 + 1e-3  # round(x log2 e) may be off by one ulp of the product
+rs = cheb_nodes(-EXP_R, EXP_R, 4000)
+rs = rs[np.abs(rs) > 1e-7]
+ys = np.array([float((mp.exp(mp.mpf(r)) - 1 - mp.mpf(r)) / mp.mpf(r) ** 2) for r in rs])
+exp_c = [1.0, 1.0] + fit_rounded(rs, ys, rs ** 2 / np.exp(rs), range(5))
 
 # erf, small |x|
 xs = cheb_nodes(1e-6, ERF_SPLIT, 4000)
@@ -148,11 +160,13 @@ def max_ulp(f, exact, lo, hi, n):
     return worst
 
 
+print(fmt("ExpC", exp_c))
 print(fmt("ErfP", erf_p))
 print(fmt("ErfQ", erf_q))
 print(fmt("ErfcH", erfc_h))
 print(fmt("ErfcG", erfc_g))
 print(fmt("TanhR", tanh_r))
+print(f"exp  max ulp of e^r on the reduced range: {max_ulp(lambda r: horner(exp_c, r), mp.exp, -EXP_R, EXP_R, 40001):.3f}")
 print(f"erf  max ulp on [1e-3, 5]: {max_ulp(erf32, mp.erf, 1e-3, 5, 40001):.3f}")
 print(f"erfc max ulp on [-4, 9.2]: {max_ulp(erfc32, mp.erfc, -4, 9.2, 40001):.3f}")
 print(f"tanh max ulp on [1e-3, 10]: {max_ulp(tanh32, mp.tanh, 1e-3, 10, 40001):.3f}")
