@@ -11,7 +11,7 @@ public class EmissionTests
         Assert.Empty(result.Diagnostics);
         Assert.Empty(diags);
         var hints = result.GeneratedSources.Select(s => s.HintName).OrderBy(h => h).ToArray();
-        Assert.Equal(["Ixc25Config.g.cs", "Ixc25Dims.g.cs", "Ixc25Taps.g.cs", "Ixc25Weights.g.cs", "OpAttrs.g.cs", "OpCatalog.g.cs", "ToleranceTable.g.cs"], hints);
+        Assert.Equal(["Ixc25Config.g.cs", "Ixc25Dims.g.cs", "Ixc25Taps.g.cs", "Ixc25Weights.g.cs", "OpAttrs.g.cs", "OpCatalog.g.cs", "OpShapes.g.cs", "ToleranceTable.g.cs"], hints);
         var errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors.Take(10)));
         foreach (var s in result.GeneratedSources)
@@ -22,7 +22,7 @@ public class EmissionTests
     public void EmitsOnlyTheRequestedTargets()
     {
         var (result, _, _) = GeneratorHarness.Run(GeneratorHarness.RealSpec(), "ops");
-        Assert.Equal(["OpAttrs.g.cs", "OpCatalog.g.cs", "ToleranceTable.g.cs"], result.GeneratedSources.Select(s => s.HintName).OrderBy(h => h));
+        Assert.Equal(["OpAttrs.g.cs", "OpCatalog.g.cs", "OpShapes.g.cs", "ToleranceTable.g.cs"], result.GeneratedSources.Select(s => s.HintName).OrderBy(h => h));
         var (none, _, _) = GeneratorHarness.Run(GeneratorHarness.RealSpec(), "");
         Assert.Empty(none.GeneratedSources);
     }

@@ -148,7 +148,7 @@ internal static class OpsParser
             }
             if (value.Kind != JsonKind.String || Array.IndexOf(entry.Values, value.StringValue) < 0)
             {
-                r.Report("IXC0021", $"{ctx}: lowering.{key} is {value.Describe()}, expected one of {string.Join(", ", entry.Values)}", value);
+                r.Report("IXC0021", $"{ctx}: lowering.{key} is {(value.Kind == JsonKind.String ? "'" + value.StringValue + "'" : value.Describe())}, expected one of {string.Join(", ", entry.Values)}", value);
                 continue;
             }
             string v = value.StringValue!;
