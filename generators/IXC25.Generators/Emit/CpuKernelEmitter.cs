@@ -91,6 +91,9 @@ internal static class CpuKernelEmitter
         foreach (var tier in Tiers)
         {
             w.Line();
+            // fully optimized from the first call: kernels are called few times with long loops, where
+            // tier-0 code (no inlining of the vector helpers) and on-stack replacement are slow
+            w.Line("[MethodImpl(MethodImplOptions.AggressiveOptimization)]");
             w.Open($"public static void {tier.Name}({sig.Parameters})");
             switch (k.Pattern)
             {

@@ -128,6 +128,7 @@ public static class VMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Min(float a, float b) => MathF.Min(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sigmoid(float x)
     {
         float e = MathF.Exp(-MathF.Abs(x));
@@ -136,6 +137,7 @@ public static class VMath
     }
 
     /// <summary>erf for |x| &lt; ErfSplit: x + x P(x^2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float ErfSmall(float x)
     {
         float s = x * x;
@@ -148,6 +150,7 @@ public static class VMath
         return MathF.FusedMultiplyAdd(p, x, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Erf(float x)
     {
         float t = MathF.Abs(x);
@@ -165,6 +168,7 @@ public static class VMath
         return MathF.CopySign(1f - MathF.Exp(q), x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Erfc(float x)
     {
         float t = MathF.Abs(x);
@@ -207,6 +211,7 @@ public static class VMath
         return x > 0 ? e : 2f - e;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Tanh(float x)
     {
         float t = MathF.Abs(x);
@@ -264,6 +269,7 @@ public static class VMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sigmoid(Vector128<float> x)
     {
         var e = Exp(-Vector128.Abs(x));
@@ -271,6 +277,7 @@ public static class VMath
         return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, Vector128<float>.Zero), Vector128<float>.One / d, e / d);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Erf(Vector128<float> x)
     {
         var t = Vector128.Abs(x);
@@ -296,6 +303,7 @@ public static class VMath
         return Vector128.ConditionalSelect(Vector128.Equals(x, x), r, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Erfc(Vector128<float> x)
     {
         var t = Vector128.Abs(x);
@@ -339,6 +347,7 @@ public static class VMath
         return Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Tanh(Vector128<float> x)
     {
         var t = Vector128.Abs(x);
@@ -394,6 +403,7 @@ public static class VMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Sigmoid(Vector256<float> x)
     {
         var e = Exp(-Vector256.Abs(x));
@@ -401,6 +411,7 @@ public static class VMath
         return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.One / d, e / d);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Erf(Vector256<float> x)
     {
         var t = Vector256.Abs(x);
@@ -426,6 +437,7 @@ public static class VMath
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), r, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Erfc(Vector256<float> x)
     {
         var t = Vector256.Abs(x);
@@ -469,6 +481,7 @@ public static class VMath
         return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Tanh(Vector256<float> x)
     {
         var t = Vector256.Abs(x);
@@ -524,6 +537,7 @@ public static class VMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Sigmoid(Vector512<float> x)
     {
         var e = Exp(-Vector512.Abs(x));
@@ -531,6 +545,7 @@ public static class VMath
         return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One / d, e / d);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Erf(Vector512<float> x)
     {
         var t = Vector512.Abs(x);
@@ -556,6 +571,7 @@ public static class VMath
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), r, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Erfc(Vector512<float> x)
     {
         var t = Vector512.Abs(x);
@@ -599,6 +615,7 @@ public static class VMath
         return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Tanh(Vector512<float> x)
     {
         var t = Vector512.Abs(x);
