@@ -31,6 +31,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor BadKernel = Error("IXC0018", "Invalid kernel description", "{0}");
     public static readonly DiagnosticDescriptor UnknownConfigKey = Error("IXC0019", "Unknown config key", "{0}");
     public static readonly DiagnosticDescriptor MissingSpecFile = Error("IXC0020", "Spec file missing", "{0}");
+    public static readonly DiagnosticDescriptor BadLowering = Error("IXC0021", "Invalid op lowering", "{0}");
 
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -53,6 +54,7 @@ internal static class Diagnostics
         "IXC0017" => UnknownGroup,
         "IXC0018" => BadKernel,
         "IXC0019" => UnknownConfigKey,
+        "IXC0021" => BadLowering,
         _ => MissingSpecFile,
     };
 

@@ -17,6 +17,8 @@ namespace IXC25.Generators;
 /// <item><c>taps</c>: trace tap names (IXC25.Model)</item>
 /// <item><c>ops</c>: op registry, typed attributes, shape checks, tolerance table, the IGraphOps backend interface (IXC25.Backends.Cpu)</item>
 /// <item><c>graph</c>: the forward pass, one method per graph block (IXC25.Model)</item>
+/// <item><c>cpu</c>: SIMD kernels per ISA tier and the CPU lowering table (IXC25.Backends.Cpu)</item>
+/// <item><c>gpu</c>: ILGPU kernels and the GPU lowering table (IXC25.Backends.Gpu)</item>
 /// </list>
 /// Spec problems are reported as diagnostics IXC0001.. located in the spec file.
 /// </summary>
@@ -50,8 +52,9 @@ public sealed class SpecGenerator : IIncrementalGenerator
             bool Want(string t) => emit.Targets.Contains(t);
             if ((Want("model") || Want("taps")) && spec.Model is null && !spec.Diagnostics.Any(d => d.Path.EndsWith(SpecParser.ModelFile, StringComparison.Ordinal)))
                 spc.ReportDiagnostic(Diagnostic.Create(Diagnostics.MissingSpecFile, Location.None, $"IXC25Emit asks for model/taps but no spec/{SpecParser.ModelFile} is among the AdditionalFiles"));
-            if (Want("ops") && spec.Ops is null && !spec.Diagnostics.Any(d => d.Path.EndsWith(SpecParser.OpsFile, StringComparison.Ordinal)))
-                spc.ReportDiagnostic(Diagnostic.Create(Diagnostics.MissingSpecFile, Location.None, $"IXC25Emit asks for ops but no spec/{SpecParser.OpsFile} is among the AdditionalFiles"));
+            foreach (var t in new[] { "ops", "cpu", "gpu" })
+                if (Want(t) && spec.Ops is null && !spec.Diagnostics.Any(d => d.Path.EndsWith(SpecParser.OpsFile, StringComparison.Ordinal)))
+                    spc.ReportDiagnostic(Diagnostic.Create(Diagnostics.MissingSpecFile, Location.None, $"IXC25Emit asks for {t} but no spec/{SpecParser.OpsFile} is among the AdditionalFiles"));
 
             if (Want("model") && spec.Model is not null)
                 foreach (var (hint, src) in ModelEmitter.Emit(spec.Model)) spc.AddSource(hint, src);
@@ -61,6 +64,16 @@ public sealed class SpecGenerator : IIncrementalGenerator
                 foreach (var (hint, src) in OpsEmitter.Emit(spec.Ops, spec.Tolerances.ToList())) spc.AddSource(hint, src);
             if (Want("graph") && spec.Model is not null && spec.Ops is not null)
                 spc.AddSource("Ixc25Graph.g.cs", GraphEmitter.Emit(spec.Model, spec.Ops));
+            if (Want("cpu") && spec.Ops is not null)
+            {
+                foreach (var (hint, src) in CpuKernelEmitter.Emit(spec.Ops)) spc.AddSource(hint, src);
+                spc.AddSource("CpuLowering.g.cs", LoweringEmitter.EmitCpu(spec.Ops));
+            }
+            if (Want("gpu") && spec.Ops is not null)
+            {
+                foreach (var (hint, src) in GpuKernelEmitter.Emit(spec.Ops)) spc.AddSource(hint, src);
+                spc.AddSource("GpuLowering.g.cs", LoweringEmitter.EmitGpu(spec.Ops));
+            }
         });
     }
 

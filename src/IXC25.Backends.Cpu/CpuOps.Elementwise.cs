@@ -1,27 +1,147 @@
 using IXC25.Backends.Cpu.Reference;
+using IXC25.Backends.Cpu.Simd;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Cpu;
 
-// Elementwise and row ops. Lowering today: scalar reference (to be replaced by the generated SIMD kernels).
+// Elementwise and row ops. Lowering: the generated SIMD kernels (IXC25.Backends.Cpu.Simd.<Op>Kernel,
+// best accelerated tier), split over independent rows with RowParallel when the work is big enough.
+// Spans cannot be captured by the parallel lambdas, so the parallel path pins them and passes addresses.
 public sealed partial class CpuOps
 {
-    /// <summary>x [T, C], weight [C], y [T, C].</summary>
-    public void RmsNorm(ReadOnlySpan<float> x, int T, int C, ReadOnlySpan<float> weight, float eps, Span<float> y) => RefOps.RmsNorm(x, T, C, weight, eps, y);
+    /// <summary>x [T, C], weight [C], y [T, C] (may be x).</summary>
+    public unsafe void RmsNorm(ReadOnlySpan<float> x, int T, int C, ReadOnlySpan<float> weight, float eps, Span<float> y)
+    {
+        RefOps.Length(x.Length, (long)T * C, "rms_norm", "x");
+        RefOps.Length(weight.Length, C, "rms_norm", "weight");
+        RefOps.Length(y.Length, (long)T * C, "rms_norm", "y");
+        if (T == 0 || C == 0) return;
+        if (!RowParallel.Worth(Parallel, x.Length)) { RmsNormKernel.Run(x, C, weight, eps, y); return; }
+        fixed (float* px = x, pw = weight, py = y)
+        {
+            nint ax = (nint)px, aw = (nint)pw, ay = (nint)py;
+            RowParallel.For(Parallel, T, C, (r0, rn) => RmsNormKernel.Run(
+                new ReadOnlySpan<float>((float*)ax + (long)r0 * C, rn * C), C, new ReadOnlySpan<float>((float*)aw, C), eps,
+                new Span<float>((float*)ay + (long)r0 * C, rn * C)));
+        }
+    }
 
-    /// <summary>x [T, C], weight [C], bias [C], y [T, C].</summary>
-    public void LayerNorm(ReadOnlySpan<float> x, int T, int C, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, float eps, Span<float> y) => RefOps.LayerNorm(x, T, C, weight, bias, eps, y);
+    /// <summary>x [T, C], weight [C], bias [C], y [T, C] (may be x).</summary>
+    public unsafe void LayerNorm(ReadOnlySpan<float> x, int T, int C, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, float eps, Span<float> y)
+    {
+        RefOps.Length(x.Length, (long)T * C, "layer_norm", "x");
+        RefOps.Length(weight.Length, C, "layer_norm", "weight");
+        RefOps.Length(bias.Length, C, "layer_norm", "bias");
+        RefOps.Length(y.Length, (long)T * C, "layer_norm", "y");
+        if (T == 0 || C == 0) return;
+        if (!RowParallel.Worth(Parallel, x.Length)) { LayerNormKernel.Run(x, C, weight, bias, eps, y); return; }
+        fixed (float* px = x, pw = weight, pb = bias, py = y)
+        {
+            nint ax = (nint)px, aw = (nint)pw, ab = (nint)pb, ay = (nint)py;
+            RowParallel.For(Parallel, T, C, (r0, rn) => LayerNormKernel.Run(
+                new ReadOnlySpan<float>((float*)ax + (long)r0 * C, rn * C), C, new ReadOnlySpan<float>((float*)aw, C), new ReadOnlySpan<float>((float*)ab, C), eps,
+                new Span<float>((float*)ay + (long)r0 * C, rn * C)));
+        }
+    }
 
-    public void Gelu(ReadOnlySpan<float> x, Span<float> y) => RefOps.Gelu(x, y);
-    public void QuickGelu(ReadOnlySpan<float> x, Span<float> y) => RefOps.QuickGelu(x, y);
-    public void SiluGate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => RefOps.SiluGate(a, b, y);
-    public void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => RefOps.Add(a, b, y);
+    /// <summary>x, y [any] (y may be x).</summary>
+    public unsafe void Gelu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        RefOps.Length(y.Length, x.Length, "gelu", "y");
+        if (!RowParallel.Worth(Parallel, x.Length)) { GeluKernel.Run(x, y); return; }
+        fixed (float* px = x, py = y)
+        {
+            nint ax = (nint)px, ay = (nint)py;
+            RowParallel.ForRange(Parallel, x.Length, (s, n) => GeluKernel.Run(new ReadOnlySpan<float>((float*)ax + s, n), new Span<float>((float*)ay + s, n)));
+        }
+    }
 
-    /// <summary>x [T, K], y [T, K].</summary>
-    public void Softmax(ReadOnlySpan<float> x, int T, int K, Span<float> y) => RefOps.Softmax(x, T, K, y);
+    /// <summary>x, y [any] (y may be x).</summary>
+    public unsafe void QuickGelu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        RefOps.Length(y.Length, x.Length, "quick_gelu", "y");
+        if (!RowParallel.Worth(Parallel, x.Length)) { QuickGeluKernel.Run(x, y); return; }
+        fixed (float* px = x, py = y)
+        {
+            nint ax = (nint)px, ay = (nint)py;
+            RowParallel.ForRange(Parallel, x.Length, (s, n) => QuickGeluKernel.Run(new ReadOnlySpan<float>((float*)ax + s, n), new Span<float>((float*)ay + s, n)));
+        }
+    }
 
-    /// <summary>x [HX, T, D], cos/sin [T, D], y [HX, T, D] (may alias x).</summary>
-    public void Rope(ReadOnlySpan<float> x, int HX, int T, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y) => RefOps.Rope(x, HX, T, D, cos, sin, y);
+    /// <summary>a, b, y [any] (y may be a or b).</summary>
+    public unsafe void SiluGate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        RefOps.Length(b.Length, a.Length, "silu_gate", "b");
+        RefOps.Length(y.Length, a.Length, "silu_gate", "y");
+        if (!RowParallel.Worth(Parallel, a.Length)) { SiluGateKernel.Run(a, b, y); return; }
+        fixed (float* pa = a, pb = b, py = y)
+        {
+            nint aa = (nint)pa, ab = (nint)pb, ay = (nint)py;
+            RowParallel.ForRange(Parallel, a.Length, (s, n) => SiluGateKernel.Run(
+                new ReadOnlySpan<float>((float*)aa + s, n), new ReadOnlySpan<float>((float*)ab + s, n), new Span<float>((float*)ay + s, n)));
+        }
+    }
+
+    /// <summary>a, b, y [any] (y may be a or b).</summary>
+    public unsafe void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        RefOps.Length(b.Length, a.Length, "add", "b");
+        RefOps.Length(y.Length, a.Length, "add", "y");
+        if (!RowParallel.Worth(Parallel, a.Length)) { AddKernel.Run(a, b, y); return; }
+        fixed (float* pa = a, pb = b, py = y)
+        {
+            nint aa = (nint)pa, ab = (nint)pb, ay = (nint)py;
+            RowParallel.ForRange(Parallel, a.Length, (s, n) => AddKernel.Run(
+                new ReadOnlySpan<float>((float*)aa + s, n), new ReadOnlySpan<float>((float*)ab + s, n), new Span<float>((float*)ay + s, n)));
+        }
+    }
+
+    /// <summary>x [T, K], y [T, K] (may be x). A row with NaN, +inf or only -inf is all NaN (as torch).</summary>
+    public unsafe void Softmax(ReadOnlySpan<float> x, int T, int K, Span<float> y)
+    {
+        RefOps.Length(x.Length, (long)T * K, "softmax", "x");
+        RefOps.Length(y.Length, (long)T * K, "softmax", "y");
+        if (T == 0 || K == 0) return;
+        if (!RowParallel.Worth(Parallel, x.Length)) { SoftmaxKernel.Run(x, K, y); return; }
+        fixed (float* px = x, py = y)
+        {
+            nint ax = (nint)px, ay = (nint)py;
+            RowParallel.For(Parallel, T, K, (r0, rn) => SoftmaxKernel.Run(
+                new ReadOnlySpan<float>((float*)ax + (long)r0 * K, rn * K), K, new Span<float>((float*)ay + (long)r0 * K, rn * K)));
+        }
+    }
+
+    /// <summary>x [HX, T, D], cos/sin [T, D], y [HX, T, D] (may be x).</summary>
+    public unsafe void Rope(ReadOnlySpan<float> x, int HX, int T, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y)
+    {
+        RefOps.Require(D > 0 && D % 2 == 0, "rope", $"head dim {D} must be positive and even");
+        RefOps.Length(x.Length, (long)HX * T * D, "rope", "x");
+        RefOps.Length(cos.Length, (long)T * D, "rope", "cos");
+        RefOps.Length(sin.Length, (long)T * D, "rope", "sin");
+        RefOps.Length(y.Length, (long)HX * T * D, "rope", "y");
+        if (HX == 0 || T == 0) return;
+        if (!RowParallel.Worth(Parallel, x.Length)) { RopeRows(x, T, D, cos, sin, y, 0, HX * T); return; }
+        fixed (float* px = x, pc = cos, ps = sin, py = y)
+        {
+            nint ax = (nint)px, ac = (nint)pc, aS = (nint)ps, ay = (nint)py;
+            int total = x.Length;
+            RowParallel.For(Parallel, HX * T, D, (r0, rn) => RopeRows(
+                new ReadOnlySpan<float>((float*)ax, total), T, D, new ReadOnlySpan<float>((float*)ac, T * D), new ReadOnlySpan<float>((float*)aS, T * D),
+                new Span<float>((float*)ay, total), r0, rn));
+        }
+    }
+
+    /// <summary>Rows [r0, r0 + count) of x viewed as [HX * T, D]; row r is token r % T, so each run stays inside one head.</summary>
+    private static void RopeRows(ReadOnlySpan<float> x, int T, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y, int r0, int count)
+    {
+        int r = r0, end = r0 + count;
+        while (r < end)
+        {
+            int t = r % T, n = Math.Min(end - r, T - t);
+            RopeKernel.Run(x.Slice(r * D, n * D), D, cos.Slice(t * D, n * D), sin.Slice(t * D, n * D), y.Slice(r * D, n * D));
+            r += n;
+        }
+    }
 
     /// <summary>ids [T], table [V, C] as stored, y [T, C].</summary>
     public void Embedding(ReadOnlySpan<long> ids, NamedTensor table, Span<float> y)

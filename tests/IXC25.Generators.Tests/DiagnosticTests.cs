@@ -212,6 +212,24 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void IXC0021_BadLowering()
+    {
+        var spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "embedding")["lowering"]!["cpu"] = "simd");
+        var d = Single(spec, "IXC0021", "ops.json", emit: "ops,cpu");
+        Assert.Contains("op 'embedding': lowering.cpu 'simd' needs a kernel", d.GetMessage());
+        Assert.Contains("\"cpu\": \"simd\"", LineOf(spec, "ops.json", d));
+
+        spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "gelu")["lowering"]!["tpu"] = "ilgpu");
+        d = Single(spec, "IXC0021", "ops.json", emit: "ops,cpu");
+        Assert.Contains("unknown backend 'tpu'", d.GetMessage());
+        Assert.Contains("\"tpu\"", LineOf(spec, "ops.json", d));
+
+        spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "gelu")["lowering"]!["gpu"] = "cuda");
+        d = Single(spec, "IXC0021", "ops.json", emit: "gpu");
+        Assert.Contains("lowering.gpu is 'cuda', expected one of none, ilgpu", d.GetMessage());
+    }
+
+    [Fact]
     public void ASpecWithErrorsEmitsNothingForThatFile()
     {
         var spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "gelu")["tolerance"] = "loose");

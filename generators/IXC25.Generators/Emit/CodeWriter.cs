@@ -17,9 +17,10 @@ internal sealed class CodeWriter
         return this;
     }
 
+    /// <summary>Writes the header (if any) and an opening brace, and indents.</summary>
     public CodeWriter Open(string header)
     {
-        Line(header);
+        if (header.Length > 0) Line(header);
         Line("{");
         _indent++;
         return this;

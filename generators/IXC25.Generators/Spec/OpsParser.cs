@@ -10,7 +10,17 @@ internal static class OpsParser
 {
     public static readonly HashSet<string> AttrTypes = new(StringComparer.Ordinal) { "int", "float", "bool", "string" };
     public static readonly HashSet<string> Patterns = new(StringComparer.Ordinal) { "map", "row_norm", "row_softmax", "rotate_half", "gemm" };
-    public static readonly HashSet<string> KernelFunctions = new(StringComparer.Ordinal) { "exp", "sigmoid", "erf", "rsqrt", "sqrt", "tanh", "max", "min", "abs" };
+    public static readonly HashSet<string> KernelFunctions = new(StringComparer.Ordinal) { "exp", "sigmoid", "erf", "erfc", "rsqrt", "sqrt", "tanh", "max", "min", "abs" };
+
+    /// <summary>Kernel patterns the CPU SIMD emitter and the ILGPU emitter compile (gemm is a hand-written driver).</summary>
+    public static readonly HashSet<string> GeneratedPatterns = new(StringComparer.Ordinal) { "map", "row_norm", "row_softmax", "rotate_half" };
+
+    /// <summary>Per backend, how an op may be lowered (spec/README.md, "Lowering"); the first value is the default.</summary>
+    public static readonly (string Backend, string[] Values)[] Lowerings =
+    {
+        ("cpu", new[] { "reference", "simd", "driver" }),
+        ("gpu", new[] { "none", "ilgpu" }),
+    };
 
     public static OpSet? Parse(JsonValue root, SpecReader r, ISet<string> toleranceNames, bool checkTolerances)
     {
@@ -58,9 +68,10 @@ internal static class OpsParser
 
             KernelSpec? kernel = null;
             if (r.Object(o, "kernel", ctx, required: false) is { } k)
-                kernel = ParseKernel(k, r, ctx, inputs, attrNames);
+                kernel = ParseKernel(k, r, ctx, inputs, outputs, attrs);
 
-            ops.Add(new OpSpec(name, doc, inputs.ToEquatable(), outputs.ToEquatable(), attrs.ToEquatable(), bindings.ToEquatable(), accum, tol, kernel));
+            var (cpu, gpu) = ParseLowering(o, r, ctx, kernel);
+            ops.Add(new OpSpec(name, doc, inputs.ToEquatable(), outputs.ToEquatable(), attrs.ToEquatable(), bindings.ToEquatable(), accum, tol, kernel, cpu, gpu));
         }
         return new OpSet(ops.ToEquatable());
     }
@@ -123,7 +134,39 @@ internal static class OpsParser
         _ => null,
     };
 
-    private static KernelSpec? ParseKernel(JsonValue k, SpecReader r, string ctx, List<PortSpec> inputs, HashSet<string> attrs)
+    /// <summary>
+    /// The optional "lowering" object: {"cpu": reference|simd|driver, "gpu": none|ilgpu}. simd and ilgpu
+    /// need a kernel whose pattern the emitters compile (IXC0021 otherwise).
+    /// </summary>
+    private static (string Cpu, string Gpu) ParseLowering(JsonValue op, SpecReader r, string ctx, KernelSpec? kernel)
+    {
+        string cpu = Lowerings[0].Values[0], gpu = Lowerings[1].Values[0];
+        if (r.Object(op, "lowering", ctx, required: false) is not { } low) return (cpu, gpu);
+        foreach (var (key, keySpan, value) in low.Members)
+        {
+            var entry = Lowerings.FirstOrDefault(l => l.Backend == key);
+            if (entry.Backend is null)
+            {
+                r.Report("IXC0021", $"{ctx}: lowering names unknown backend '{key}' (known: {string.Join(", ", Lowerings.Select(l => l.Backend))})", keySpan);
+                continue;
+            }
+            if (value.Kind != JsonKind.String || Array.IndexOf(entry.Values, value.StringValue) < 0)
+            {
+                r.Report("IXC0021", $"{ctx}: lowering.{key} is {(value.Kind == JsonKind.String ? "'" + value.StringValue + "'" : value.Describe())}, expected one of {string.Join(", ", entry.Values)}", value);
+                continue;
+            }
+            string v = value.StringValue!;
+            if ((v == "simd" || v == "ilgpu") && (kernel is null || !GeneratedPatterns.Contains(kernel.Pattern)))
+            {
+                r.Report("IXC0021", $"{ctx}: lowering.{key} '{v}' needs a kernel with pattern {string.Join(", ", GeneratedPatterns)} (found {(kernel is null ? "no kernel" : "pattern '" + kernel.Pattern + "'")})", value);
+                continue;
+            }
+            if (key == "cpu") cpu = v; else gpu = v;
+        }
+        return (cpu, gpu);
+    }
+
+    private static KernelSpec? ParseKernel(JsonValue k, SpecReader r, string ctx, List<PortSpec> inputs, List<PortSpec> outputs, List<AttrSpec> attrList)
     {
         string kctx = ctx + " kernel";
         string? pattern = r.String(k, "pattern", kctx);
@@ -133,6 +176,10 @@ internal static class OpsParser
             r.Report("IXC0018", $"{kctx}: unknown pattern '{pattern}' (known: {string.Join(", ", Patterns)})", k["pattern"]!);
             return null;
         }
+        var attrs = new HashSet<string>(attrList.Select(a => a.Name), StringComparer.Ordinal);
+        // attributes usable in kernel expressions are numbers (passed to the kernel as float)
+        foreach (var a in attrList.Where(a => a.Type != "float" && a.Type != "int")) attrs.Remove(a.Name);
+        CheckKernelPorts(pattern, k["pattern"]!, r, kctx, inputs, outputs);
         var inputNames = new HashSet<string>(inputs.Select(i => i.Name), StringComparer.Ordinal);
         string? expr = null, map = null;
         var reduce = new List<NamedExpr>(); var row = new List<NamedExpr>(); var reduce2 = new List<NamedExpr>(); var row2 = new List<NamedExpr>();
@@ -145,23 +192,36 @@ internal static class OpsParser
                 break;
             case "row_norm":
                 {
-                    // names visible in row_norm expressions: the row element x, weight w, bias b, row length n, attributes, earlier results
-                    var scope = new HashSet<string>(attrs, StringComparer.Ordinal) { "x", "w", "b", "n" };
+                    // names visible in row_norm expressions: per element (reduce, reduce2, map) the row
+                    // element x, weight w and bias b (the op's first, second and third inputs); everywhere
+                    // the row length n, attributes and the results of earlier sections (a reduce section's
+                    // sums become visible after the section, a row section's values one after the other)
+                    var elements = new List<string> { "x" };
+                    if (inputs.Count >= 2) elements.Add("w");
+                    if (inputs.Count >= 3) elements.Add("b");
+                    var results = new HashSet<string>(attrs, StringComparer.Ordinal) { "n" };
                     foreach (var (section, list) in new[] { ("reduce", reduce), ("row", row), ("reduce2", reduce2), ("row2", row2) })
                     {
+                        bool perElement = section.StartsWith("reduce", StringComparison.Ordinal);
+                        var sectionNames = new List<string>();
                         foreach (var e in r.Array(k, section, kctx, required: section is "reduce" or "row"))
                         {
                             if (!r.ExpectObject(e, $"{kctx} {section} entry")) continue;
                             string? n = r.String(e, "name", $"{kctx} {section}");
                             string? x = r.String(e, "expr", $"{kctx} {section}");
                             if (n is null || x is null) continue;
+                            var scope = new HashSet<string>(results, StringComparer.Ordinal);
+                            if (perElement) scope.UnionWith(elements);
                             CheckKernelExpr(x, e["expr"]!, r, kctx, scope, attrs);
-                            scope.Add(n);
+                            if (results.Contains(n) || elements.Contains(n) || sectionNames.Contains(n))
+                                r.Report("IXC0018", $"{kctx}: '{n}' is already defined", e["name"]!);
+                            if (perElement) sectionNames.Add(n); else results.Add(n);
                             list.Add(new NamedExpr(n, x));
                         }
+                        results.UnionWith(sectionNames);
                     }
                     map = r.String(k, "map", kctx);
-                    if (map is not null) CheckKernelExpr(map, k["map"]!, r, kctx, scope, attrs);
+                    if (map is not null) CheckKernelExpr(map, k["map"]!, r, kctx, new HashSet<string>(results.Concat(elements), StringComparer.Ordinal), attrs);
                     break;
                 }
             case "gemm":
@@ -173,6 +233,33 @@ internal static class OpsParser
                 break;
         }
         return new KernelSpec(pattern, expr, reduce.ToEquatable(), row.ToEquatable(), reduce2.ToEquatable(), row2.ToEquatable(), map, widen.ToEquatable());
+    }
+
+    /// <summary>The port layout each generated pattern assumes (spec/README.md, "Kernels").</summary>
+    private static void CheckKernelPorts(string pattern, JsonValue at, SpecReader r, string ctx, List<PortSpec> inputs, List<PortSpec> outputs)
+    {
+        string? problem = null;
+        string Shape(PortSpec p) => string.Join(",", p.Shape.Select(d => d.Replace(" ", "")));
+        switch (pattern)
+        {
+            case "map":
+                if (outputs.Count != 1) problem = "a map kernel has exactly one output";
+                else if (inputs.Count == 0) problem = "a map kernel needs at least one input";
+                else if (inputs.Any(i => Shape(i) != Shape(outputs[0]) || i.Optional))
+                    problem = "a map kernel needs every input to be required and shaped like the output";
+                break;
+            case "row_norm":
+                if (outputs.Count != 1 || inputs.Count < 1 || inputs.Count > 3) problem = "a row_norm kernel has inputs x [.., n], optionally w [n] and b [n], and one output";
+                else if (inputs.Skip(1).Any(i => i.Shape.Count != 1 || i.Optional)) problem = "row_norm inputs after x must be required vectors [n]";
+                break;
+            case "row_softmax":
+                if (inputs.Count != 1 || outputs.Count != 1) problem = "a row_softmax kernel has one input and one output";
+                break;
+            case "rotate_half":
+                if (inputs.Count != 3 || outputs.Count != 1) problem = "a rotate_half kernel has inputs x [.., T, D], cos [T, D], sin [T, D] and one output";
+                break;
+        }
+        if (problem is not null) r.Report("IXC0018", $"{ctx}: {problem}", at);
     }
 
     private static void CheckKernelExpr(string text, JsonValue at, SpecReader r, string ctx, ISet<string> names, ISet<string> attrs)

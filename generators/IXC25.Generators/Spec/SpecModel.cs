@@ -27,7 +27,9 @@ internal sealed record OpSpec(
     EquatableArray<SymbolBinding> SymbolBindings,
     string Accum,
     string Tolerance,
-    KernelSpec? Kernel);
+    KernelSpec? Kernel,
+    string CpuLowering,
+    string GpuLowering);
 
 /// <param name="Shape">Each dimension as expression text ("T", "(H + 2 * HKV) * D", "3").</param>
 /// <param name="Inout">The op updates this input in place (KV caches).</param>

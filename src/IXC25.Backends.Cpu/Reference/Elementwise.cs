@@ -73,6 +73,25 @@ public static class ErfMath
             for (int i = 0; i < 3; i++) { xnum = (xnum + A[i]) * z; xden = (xden + B[i]) * z; }
             return x * (xnum + A[3]) / (xden + B[3]);
         }
+        if (y >= 6.0) return x > 0 ? 1.0 : -1.0;
+        double r = 1.0 - ErfcLarge(y);
+        return x < 0 ? -r : r;
+    }
+
+    /// <summary>erfc(x) = 1 - erf(x) without the cancellation of that difference: relative error about
+    /// 1e-15 down to the double underflow (x about 26.5). NaN propagates, erfc(-inf) = 2, erfc(inf) = 0.</summary>
+    public static double Erfc(double x)
+    {
+        if (double.IsNaN(x)) return x;
+        double y = Math.Abs(x);
+        if (y <= 0.46875) return 1.0 - Erf(x);
+        double e = y >= 26.6 ? 0.0 : ErfcLarge(y);
+        return x > 0 ? e : 2.0 - e;
+    }
+
+    /// <summary>erfc(y) for 0.46875 &lt; y &lt; 26.6 (Cody's second and third ranges).</summary>
+    private static double ErfcLarge(double y)
+    {
         double erfc;
         if (y <= 4.0)
         {
@@ -82,7 +101,6 @@ public static class ErfMath
         }
         else
         {
-            if (y >= 6.0) return x > 0 ? 1.0 : -1.0;
             double z = 1.0 / (y * y);
             double xnum = P[5] * z, xden = z;
             for (int i = 0; i < 4; i++) { xnum = (xnum + P[i]) * z; xden = (xden + Q[i]) * z; }
@@ -92,8 +110,6 @@ public static class ErfMath
         // erfc(y) = exp(-y^2) * R(y), with y^2 split to keep precision
         double ysq = Math.Truncate(y * 16.0) / 16.0;
         double del = (y - ysq) * (y + ysq);
-        erfc = Math.Exp(-ysq * ysq) * Math.Exp(-del) * erfc;
-        double r = 1.0 - erfc;
-        return x < 0 ? -r : r;
+        return Math.Exp(-ysq * ysq) * Math.Exp(-del) * erfc;
     }
 }
