@@ -183,6 +183,7 @@ def make_attention():
     f_split = OpFile("split_qkv")
     f_sdpa = OpFile("sdpa")
     f_att = OpFile("attention")
+    f_cached = OpFile("attention_cached")
     for H, HKV, D, T, TP in [(4, 2, 8, 5, 0), (4, 1, 16, 7, 13), (8, 2, 32, 1, 33), (6, 3, 8, 11, 0), (2, 2, 64, 1, 31)]:
         qkv = randn(T, (H + 2 * HKV) * D)
         q, k, v = qkv_split(qkv, H, HKV, D)
@@ -208,6 +209,12 @@ def make_attention():
                   note="prefill" if TP == 0 else "decode/extend against a KV cache",
                   qkv=qkv, cos=cos[pos[0]], sin=sin[pos[0]], k_past=k_past[0], v_past=v_past[0],
                   y=out, k_new=kr[0], v_new=v[0])
+        # the same pass against a KV cache object: its contents before ("cache.k"/"cache.v" = the past)
+        # and after ("cache.k_after"/"cache.v_after" = past followed by this pass's rotated keys / values)
+        f_cached.add({"T": T, "H": H, "HKV": HKV, "D": D, "TP": TP}, {"heads": H, "kv_heads": HKV, "head_dim": D},
+                     note="a KV cache is given as its contents [HKV, TP, D] before the call",
+                     qkv=qkv, cos=cos[pos[0]], sin=sin[pos[0]], **{"cache.k": k_past[0], "cache.v": v_past[0],
+                     "cache.k_after": k_all[0], "cache.v_after": v_all[0]}, y=out)
         f_sdpa.add({"H": H, "HKV": HKV, "TQ": T, "TK": TP + T, "D": D},
                    {"scale": 1 / math.sqrt(D), "causal": True, "scale_q": False},
                    q=qr[0], k=k_all[0], v=v_all[0], y=out)
@@ -219,7 +226,7 @@ def make_attention():
         out = torch.matmul(probs, v).transpose(1, 2).reshape(TQ, H * D)
         f_sdpa.add({"H": H, "HKV": H, "TQ": TQ, "TK": TQ, "D": D}, {"scale": s, "causal": False, "scale_q": True},
                    q=q[0], k=k[0], v=v[0], y=out)
-    return f_split.save() + f_sdpa.save() + f_att.save()
+    return f_split.save() + f_sdpa.save() + f_att.save() + f_cached.save()
 
 
 def make_mha():
@@ -265,7 +272,7 @@ def make_vision():
         sub = randn(1, 1, 1, 4 * CV)
         glb = randn(1, 1, 4 * CV)
         y = _merge(feats, sub, glb, rows, cols)
-        f.add({"N": N, "P": 1600, "CV": CV}, {"rows": rows, "cols": cols}, features=feats, sub_gn=sub.reshape(-1),
+        f.add({"N": N, "P": 1600, "CV": CV}, {"rows": rows, "cols": cols, "grid": 40}, features=feats, sub_gn=sub.reshape(-1),
               glb_gn=glb.reshape(-1), y=y)
     n += f.save()
     f = OpFile("drop_first")
@@ -301,6 +308,7 @@ def main():
     for f in os.listdir(OUT):
         os.remove(os.path.join(OUT, f))
     torch.set_num_threads(1)
+    torch.manual_seed(SEED)  # modules built with default initialization (CLIPAttention in make_mha) draw from the global RNG
     counts = {}
     for fn in (make_linear, make_plora, make_norms, make_elementwise, make_rope, make_attention, make_mha, make_vision):
         counts[fn.__name__] = fn()

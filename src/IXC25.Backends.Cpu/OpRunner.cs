@@ -15,6 +15,7 @@ public static class OpRunner
     public static IReadOnlyList<NamedTensor> Run(string opName, IReadOnlyDictionary<string, NamedTensor> inputs, IReadOnlyDictionary<string, string> attrs)
     {
         var op = OpCatalog.Find(opName) ?? throw new IxcException($"unknown op '{opName}' (see 'ixc25 op --list')");
+        if (opName == "attention_cached") return RunAttentionCached(inputs, attrs);
         foreach (var name in inputs.Keys)
             if (!op.Inputs.Any(p => p.Name == name))
                 throw new IxcException($"op '{opName}' has no input '{name}' (inputs: {string.Join(", ", op.Inputs.Select(p => p.Name))})");
@@ -177,13 +178,10 @@ public static class OpRunner
                 {
                     var a = MergeGnAttrs.Parse(attrs);
                     var s = OpShapes.MergeGn(shapes, a);
-                    int N = I(s, "N"), P = I(s, "P"), CV = I(s, "CV");
-                    int G = (int)Math.Round(Math.Sqrt(P));
-                    if (G * G != P) throw new IxcException($"op 'merge_gn': {P} patches per image is not a square grid");
-                    int tokens = RefOps.MergedTokens(G, a.Rows, a.Cols);
-                    var y = new float[tokens * 4 * CV];
-                    RefOps.MergeGn(F("features"), N, G, CV, F("sub_gn"), F("glb_gn"), a.Rows, a.Cols, y);
-                    return [Out("y", y, [tokens, 4L * CV])];
+                    var shape = OpShapes.MergeGnYShape(s)!;
+                    var y = new float[Shape.Numel(shape)];
+                    RefOps.MergeGn(F("features"), I(s, "N"), a.Grid, I(s, "CV"), F("sub_gn"), F("glb_gn"), a.Rows, a.Cols, y);
+                    return [Out("y", y, shape)];
                 }
             case "drop_first":
                 {
@@ -196,6 +194,44 @@ public static class OpRunner
             default:
                 throw new IxcException($"op '{opName}' has no CPU implementation");
         }
+    }
+
+    /// <summary>
+    /// attention_cached on files: the KV cache is given as its contents before the call, `cache.k` and
+    /// `cache.v` (f32 [HKV, TP, D]); the outputs are `y` and the cache after the call, `cache.k_after`
+    /// and `cache.v_after` ([HKV, TP + T, D]).
+    /// </summary>
+    private static IReadOnlyList<NamedTensor> RunAttentionCached(IReadOnlyDictionary<string, NamedTensor> inputs, IReadOnlyDictionary<string, string> attrs)
+    {
+        string[] known = ["qkv", "cos", "sin", "cache.k", "cache.v"];
+        foreach (var n in inputs.Keys)
+            if (Array.IndexOf(known, n) < 0) throw new IxcException($"op 'attention_cached' has no input '{n}' (inputs: {string.Join(", ", known)}; the cache is given as its contents cache.k, cache.v)");
+        foreach (var n in known)
+            if (!inputs.ContainsKey(n)) throw new IxcException($"op 'attention_cached': missing input '{n}'");
+        var a = AttentionCachedAttrs.Parse(attrs);
+        var s = OpShapes.AttentionCached(new Dictionary<string, long[]> { ["qkv"] = inputs["qkv"].Shape, ["cos"] = inputs["cos"].Shape, ["sin"] = inputs["sin"].Shape }, a);
+        int T = checked((int)s["T"]), H = a.Heads, HKV = a.KvHeads, D = a.HeadDim;
+        var k = inputs["cache.k"];
+        var v = inputs["cache.v"];
+        if (k.Shape.Length != 3 || k.Shape[0] != HKV || k.Shape[2] != D || !k.Shape.AsSpan().SequenceEqual(v.Shape))
+            throw new IxcException($"op 'attention_cached': cache.k {Shape.Format(k.Shape)} and cache.v {Shape.Format(v.Shape)} must both be [{HKV}, TP, {D}]");
+        int TP = checked((int)k.Shape[1]);
+        var cache = new KvLayer(HKV, D, DType.F32, TP + T, TP + T);
+        var kf = k.ToFloat32();
+        var vf = v.ToFloat32();
+        for (int g = 0; g < HKV; g++)
+            for (int t = 0; t < TP; t++)
+                cache.Write(g, t, kf.AsSpan((g * TP + t) * D, D), vf.AsSpan((g * TP + t) * D, D));
+        cache.Advance(TP);
+        var y = new float[T * H * D];
+        new CpuOps(1).AttentionCached(inputs["qkv"].ToFloat32(), T, H, HKV, D, inputs["cos"].ToFloat32(), inputs["sin"].ToFloat32(), cache, y);
+        int TK = TP + T;
+        var kOut = new float[HKV * TK * D];
+        var vOut = new float[HKV * TK * D];
+        for (int g = 0; g < HKV; g++)
+            for (int t = 0; t < TK; t++)
+                cache.Read(g, t, kOut.AsSpan((g * TK + t) * D, D), vOut.AsSpan((g * TK + t) * D, D));
+        return [Out("y", y, [T, (long)H * D]), Out("cache.k_after", kOut, [HKV, TK, D]), Out("cache.v_after", vOut, [HKV, TK, D])];
     }
 
     private static NamedTensor Out(string name, float[] data, long[]? shape) =>

@@ -18,7 +18,9 @@ public class ReferenceGoldenTests
     {
         var c = OpGolden.Cases(op)[index];
         var info = OpCatalog.Find(op)!;
-        var inputs = c.Tensors.Where(kv => info.Inputs.Any(p => p.Name == kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        // ports, or the contents of a cache port ("cache.k", "cache.v")
+        var inputs = c.Tensors.Where(kv => info.Inputs.Any(p => p.Name == kv.Key || (p.IsCache && (kv.Key == p.Name + ".k" || kv.Key == p.Name + ".v"))))
+            .ToDictionary(kv => kv.Key, kv => kv.Value);
         var outputs = OpRunner.Run(op, inputs, c.Attrs);
         var tol = ToleranceTable.Find(info.Tolerance)!;
         foreach (var o in outputs)
