@@ -122,3 +122,36 @@ public class ChunkedPrefillTests
         Assert.True(TensorComparer.Compare(n2.Span, n1.Span, ToleranceTable.Find("logits")!).Pass);
     }
 }
+
+/// <summary>The graph with the ILGPU backend (its CPU accelerator here: CUDA is exercised on GPU machines).</summary>
+public class GpuBackendEndToEndTests
+{
+    [Fact]
+    public void TextPromptOnTheGpuSimulatorMatchesPyTorch()
+    {
+        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: "gpu-sim"));
+        Assert.StartsWith("ilgpu ", model.BackendName);
+        using var golden = new SafetensorsFile(RepoLayout.Path("golden", "model", "traces", "text_only.safetensors"));
+        var prompt = PreparedPrompt.Chat(model.Tokenizer, golden.Metadata["query"], []);
+        var taps = new MemoryTapSink();
+        var logits = model.Prefill(prompt, model.NewCache(), taps: taps);
+        logits.Release();
+        var gpuOps = (IXC25.Backends.Gpu.GpuGraphOps)model.Ops;
+        Assert.True(gpuOps.GpuCalls["rms_norm"] >= 2 * model.Dims.L + 1, "rms_norm ran on the accelerator");
+        Assert.True(gpuOps.GpuCalls["silu_gate"] >= model.Dims.L);
+        foreach (var g in golden.Tensors.Where(t => t.DType == IXC25.Runtime.Tensors.DType.F32))
+        {
+            var tol = ToleranceTable.Set.Get(Ixc25Taps.Find(g.Name)!.Tolerance, backend: "gpu");
+            var r = TensorComparer.Compare(taps[g.Name].AsSpan<float>(), g.AsSpan<float>(), tol);
+            Assert.True(r.Pass, $"{g.Name}: {r}");
+        }
+    }
+
+    [Fact]
+    public void GpuBackendWithoutCudaIsAClearError()
+    {
+        if (IXC25.Backends.Gpu.GpuBackend.CudaAvailable) return; // covered by the CUDA run on GPU machines
+        var e = Assert.Throws<IxcException>(() => Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: "gpu")));
+        Assert.Contains("no CUDA device", e.Message);
+    }
+}

@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu;
+using IXC25.Backends.Gpu;
 using IXC25.Model.Loading;
 using IXC25.Model.Rope;
 using IXC25.Runtime;
@@ -28,7 +29,14 @@ public sealed class Ixc25Model : IDisposable
         Tokenizer = tokenizer;
         Options = options;
         Cpu = new CpuOps(options.Threads);
-        Ops = new CpuGraphOps(Cpu);
+        CpuGraph = new CpuGraphOps(Cpu);
+        Ops = options.Backend switch
+        {
+            "cpu" => CpuGraph,
+            "gpu" => new GpuGraphOps(CpuGraph, _gpu = new GpuBackend(GpuDevice.Cuda)),
+            "gpu-sim" => new GpuGraphOps(CpuGraph, _gpu = new GpuBackend(GpuDevice.Cpu)),
+            var b => throw new IxcException($"unknown backend '{b}' (cpu, gpu or gpu-sim)"),
+        };
         Rope = new RotaryEmbedding(RopeConfig.FromConfig(dir.Config), options.RopeMode);
     }
 
@@ -38,7 +46,13 @@ public sealed class Ixc25Model : IDisposable
     public InternLM2Tokenizer Tokenizer { get; }
     public ModelOptions Options { get; }
     public CpuOps Cpu { get; }
+    /// <summary>The CPU graph backend (also behind the GPU one, for the ops the GPU has no kernel for).</summary>
+    public CpuGraphOps CpuGraph { get; }
     public IGraphOps Ops { get; }
+    private readonly GpuBackend? _gpu;
+
+    /// <summary>The accelerator in use ("cpu" or the ILGPU device's name).</summary>
+    public string BackendName => _gpu is null ? "cpu" : "ilgpu " + _gpu.DeviceName + " + cpu";
     public RotaryEmbedding Rope { get; }
     public ModelDirectory Directory => _dir;
 
@@ -78,7 +92,7 @@ public sealed class Ixc25Model : IDisposable
         var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
         if (missing.Count > 0)
             throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Directory.Path} does not have");
-        var graphOps = (CpuGraphOps)Ops;
+        var graphOps = CpuGraph;
         if (groups.Length == 0) graphOps.TaskLoras = null;
         else
         {
@@ -276,7 +290,11 @@ public sealed class Ixc25Model : IDisposable
         }
     }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        _gpu?.Dispose();
+        _dir.Dispose();
+    }
 }
 
 /// <summary>Where a forward pass is: positions processed (up to the end of the current chunk) of the pass, and the layer.</summary>

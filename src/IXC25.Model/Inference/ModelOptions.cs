@@ -11,13 +11,16 @@ namespace IXC25.Model.Inference;
 /// <param name="Format">Checkpoint form to read when a folder has both.</param>
 /// <param name="MaxContext">Largest total length (prompt + generated) a KV cache may hold.</param>
 /// <param name="PrefillChunk">Positions per chunk of a long prefill (bounds the working set).</param>
+/// <param name="Backend">cpu; gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); or
+/// gpu-sim (the same on ILGPU's CPU accelerator, a GPU simulator for machines without CUDA).</param>
 public sealed record ModelOptions(
     int Threads = 0,
     DType KvDType = DType.F32,
     RopeMode RopeMode = RopeMode.Hf,
     CheckpointFormat Format = CheckpointFormat.Auto,
     int MaxContext = 131072,
-    int PrefillChunk = 512)
+    int PrefillChunk = 512,
+    string Backend = "cpu")
 {
     public static ModelOptions Default { get; } = new();
 }
