@@ -12,8 +12,6 @@ public enum FinishReason
     StopToken,
     /// <summary>max_new_tokens were generated.</summary>
     MaxNewTokens,
-    /// <summary>Beam search: the scorer was done (early stopping) and the best hypothesis had no eos (cannot happen: done needs finished hypotheses).</summary>
-    BeamSearchDone,
     /// <summary>The cancellation token fired; the tokens are those produced until then.</summary>
     Cancelled,
 }
@@ -220,7 +218,7 @@ public static class Generator
                 }
                 var parents = next.Select(c => c.Parent).ToArray();
                 ids = newIds;
-                if (scorer.IsDone) { stopReason = FinishReason.BeamSearchDone; break; }
+                if (scorer.IsDone) { stopReason = FinishReason.EosToken; break; } // done needs num_beams finished hypotheses
                 if (ids[0].Count >= maxLength) { stopReason = FinishReason.MaxNewTokens; break; }
                 if (stops.Contains(ids[0][^1])) { stopReason = FinishReason.StopToken; break; }
                 if (ct.IsCancellationRequested) { stopReason = FinishReason.Cancelled; break; }
