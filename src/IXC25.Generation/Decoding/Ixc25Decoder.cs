@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using IXC25.Backends.Cpu;
+using IXC25.Model.Inference;
+using IXC25.Runtime;
+using IXC25.Tokenizer.Prompt;
+
+namespace IXC25.Generation.Decoding;
+
+/// <summary>How a prompt enters the model, which decides the generation ids transformers starts from.</summary>
+public enum PromptInput
+{
+    /// <summary>inputs_embeds (interleav_wrap_chat: chat with images, or with its default image=[]): generation ids start empty.</summary>
+    Embeddings,
+    /// <summary>input_ids (build_inputs: chat(image=None), a text-only prompt): the prompt ids are the first generation ids.</summary>
+    InputIds,
+}
+
+/// <summary>
+/// <see cref="IDecoderModel"/> over a loaded <see cref="Ixc25Model"/> and one <see cref="PreparedPrompt"/>:
+/// the prefill encodes the prompt's images (timed as <see cref="ImageEncodingTime"/>), builds the input
+/// sequence and runs the decoder into a fresh KV cache (<see cref="LanguageModelPrefillTime"/>). Not
+/// thread-safe (the model is not).
+/// </summary>
+public sealed class Ixc25Decoder : IDecoderModel
+{
+    private readonly Ixc25Model _model;
+    private readonly PreparedPrompt _prompt;
+    private readonly Action<string>? _progress;
+
+    /// <param name="progress">Receives one line before each image is encoded and before the decoder prefill.</param>
+    public Ixc25Decoder(Ixc25Model model, PreparedPrompt prompt, PromptInput input = PromptInput.Embeddings, Action<string>? progress = null)
+    {
+        _model = model;
+        _prompt = prompt;
+        _progress = progress;
+        if (input == PromptInput.InputIds)
+        {
+            if (prompt.Layout.Segments.OfType<ImageSegment>().Any())
+                throw new IxcException("a prompt with images enters the model as embeddings, not as input ids");
+            PromptInputIds = [.. prompt.Layout.Segments.OfType<TextSegment>().SelectMany(t => t.Ids)];
+        }
+        else
+        {
+            PromptInputIds = [];
+        }
+    }
+
+    public int VocabSize => _model.Dims.V;
+    public IReadOnlyList<int> PromptInputIds { get; }
+    /// <summary>Prompt positions (images included).</summary>
+    public int PromptLength => _prompt.Layout.TotalLength;
+    public TimeSpan ImageEncodingTime { get; private set; }
+    public TimeSpan LanguageModelPrefillTime { get; private set; }
+
+    public IDecoderSequence Prefill(Span<float> logits)
+    {
+        var images = new List<Act>();
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            for (int k = 0; k < _prompt.Images.Count; k++)
+            {
+                if (_prompt.Images[k] is null) { images.Add(Act.F32(0, _model.Dims.C)); continue; }
+                _progress?.Invoke($"encoding image {k + 1}/{_prompt.Images.Count}");
+                images.Add(_model.EncodeImage(_prompt.Images[k], k));
+            }
+            ImageEncodingTime = sw.Elapsed;
+            _progress?.Invoke($"prefill of {_prompt.Layout.TotalLength} positions");
+            sw.Restart();
+            var (embeds, mask) = _model.BuildInput(_prompt.Layout, images);
+            var cache = _model.NewCache();
+            try
+            {
+                var output = _model.Forward(embeds, mask, cache);
+                try { output.Span.CopyTo(logits); }
+                finally { output.Release(); }
+            }
+            finally
+            {
+                embeds.Release();
+            }
+            LanguageModelPrefillTime = sw.Elapsed;
+            return new Ixc25Sequence(_model, cache);
+        }
+        finally
+        {
+            foreach (var a in images) a.Release();
+        }
+    }
+}
+
+/// <summary>
+/// A sequence of an <see cref="Ixc25Model"/>: its KV cache. <see cref="Fork"/> and <see cref="CopyFrom"/>
+/// copy the whole cache (L layers x 2 x Hkv x T x D values; for the 7B model in float32 that is 256 KiB per
+/// position, e.g. 0.5 GiB for a 2000-position prompt), which is what beam search pays when a beam's
+/// parent changes.
+/// </summary>
+public sealed class Ixc25Sequence : IDecoderSequence
+{
+    private readonly Ixc25Model _model;
+
+    public Ixc25Sequence(Ixc25Model model, KvCache cache)
+    {
+        _model = model;
+        Cache = cache;
+    }
+
+    public KvCache Cache { get; }
+    public int Length => Cache.Length;
+
+    public void Step(int token, Span<float> logits)
+    {
+        var output = _model.ForwardTokens([token], Cache);
+        try { output.Span.CopyTo(logits); }
+        finally { output.Release(); }
+    }
+
+    public IDecoderSequence Fork()
+    {
+        // a fresh cache (doubling growth from its initial capacity) rather than KvCache.Clone(), whose exact
+        // capacity would be reallocated and copied again by the next step
+        var copy = new Ixc25Sequence(_model, _model.NewCache());
+        copy.CopyFrom(this);
+        return copy;
+    }
+
+    public void CopyFrom(IDecoderSequence source)
+    {
+        var src = (Ixc25Sequence)source;
+        for (int i = 0; i < Cache.Layers.Length; i++) src.Cache.Layers[i].CopyTo(Cache.Layers[i]);
+    }
+}
