@@ -17,6 +17,7 @@ internal sealed class ModelOptionSet
     public Option<string> RopeMode { get; } = new("--rope-mode") { Description = "dynamic-NTK state: hf (upstream's stateful module) or stateless", DefaultValueFactory = _ => "hf" };
     public Option<string> Format { get; } = new("--format") { Description = "checkpoint form when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
     public Option<int> MaxContext { get; } = new("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 };
+    public Option<string> Backend { get; } = new("--backend") { Description = "cpu; gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
 
     public void AddTo(Command cmd)
     {
@@ -26,6 +27,7 @@ internal sealed class ModelOptionSet
         cmd.Options.Add(RopeMode);
         cmd.Options.Add(Format);
         cmd.Options.Add(MaxContext);
+        cmd.Options.Add(Backend);
     }
 
     public ModelOptions Options(ParseResult r)
@@ -39,7 +41,7 @@ internal sealed class ModelOptionSet
             "hf" => IXC25.Model.Rope.RopeMode.Hf,
             "stateless" => IXC25.Model.Rope.RopeMode.Stateless,
             var s => throw new IxcException($"--rope-mode must be hf or stateless (got '{s}')"),
-        }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext);
+        }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext, Backend: r.GetValue(Backend)!);
     }
 
     public Ixc25Model Open(ParseResult r, TextWriter progress)
@@ -47,7 +49,7 @@ internal sealed class ModelOptionSet
         var sw = Stopwatch.StartNew();
         progress.WriteLine($"loading {r.GetValue(Model)!.FullName} ...");
         var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, Options(r));
-        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Directory.Format}, {model.Dims.L} layers, {model.Cpu.Threads} threads)"));
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Directory.Format}, {model.Dims.L} layers, {model.BackendName}, {model.Cpu.Threads} threads)"));
         return model;
     }
 }
