@@ -15,6 +15,7 @@ public static class BenchHost
     private static readonly Dictionary<string, (string Doc, Action<BenchArgs> Run)> Registry = new(StringComparer.Ordinal)
     {
         ["memread"] = ("memory read bandwidth: sum of a large float32 array (--gib 2)", MemoryBandwidth.Run),
+        ["model-scale"] = ("7B dimensions without a checkpoint: one ViT and one decoder layer of random bf16 weights through the generated graph, extrapolated to 24 + 32 layers (--runs 3 --prompt 858)", ModelScaleBench.Run),
         ["tokenize"] = ("SentencePiece-BPE encode throughput on the tokenizer golden corpus, one thread (--runs 7)", TokenizerBench.Run),
     };
 

@@ -51,7 +51,7 @@ internal static class DemoCommand
                 var x = Ixc25Model.Open(modelDir);
                 long n = Ixc25Weights.Catalog(x.Dims).Where(p => p.Group is null).Sum(p => p.Numel ?? 0);
                 return (x, string.Create(CultureInfo.InvariantCulture,
-                    $"{x.Directory.Format} checkpoint bound to the spec: {n:N0} parameters; LLM {x.Dims.L} layers x {x.Dims.C}, ViT {x.Dims.LV} layers x {x.Dims.CV}, vocab {x.Dims.V}"));
+                    $"{x.Format} checkpoint bound to the spec: {n:N0} parameters; LLM {x.Dims.L} layers x {x.Dims.C}, ViT {x.Dims.LV} layers x {x.Dims.CV}, vocab {x.Dims.V}"));
             });
             var prepared = stages.Run("preprocess", () =>
             {

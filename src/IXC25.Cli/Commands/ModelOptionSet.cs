@@ -49,7 +49,7 @@ internal sealed class ModelOptionSet
         var sw = Stopwatch.StartNew();
         progress.WriteLine($"loading {r.GetValue(Model)!.FullName} ...");
         var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, Options(r));
-        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Directory.Format}, {model.Dims.L} layers, {model.BackendName}, {model.Cpu.Threads} threads)"));
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}, {model.Cpu.Threads} threads)"));
         return model;
     }
 }

@@ -46,7 +46,7 @@ internal static class TraceCommand
             recorder.Commit(new Dictionary<string, string>
             {
                 ["producer"] = "ixc25 trace",
-                ["model"] = model.Directory.Path,
+                ["model"] = model.Name,
                 ["prompt"] = r.GetValue(prompt)!,
                 ["media"] = JsonSerializer.Serialize(media.Select(m => m.Path)),
                 ["history"] = JsonSerializer.Serialize(turns.Select(t => new[] { t.User, t.Assistant })),

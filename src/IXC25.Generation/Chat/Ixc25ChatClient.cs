@@ -30,7 +30,7 @@ public sealed class Ixc25ChatClient(ChatEngine engine, bool ownsEngine = false) 
             {
                 FinishReason = reply.Generation.Finish == FinishReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
                 Usage = new UsageDetails { InputTokenCount = reply.Prompt.TotalLength, OutputTokenCount = reply.Generation.Tokens.Count },
-                ModelId = Engine.Model.Directory.Path,
+                ModelId = Engine.Model.Name,
                 CreatedAt = DateTimeOffset.UtcNow,
             };
         }, CancellationToken.None);
@@ -42,19 +42,19 @@ public sealed class Ixc25ChatClient(ChatEngine engine, bool ownsEngine = false) 
         var session = Engine.NewSession();
         session.AddHistory(history);
         await foreach (var text in session.StreamAsync(request, cancellationToken).ConfigureAwait(false))
-            yield return new ChatResponseUpdate(ChatRole.Assistant, text) { ModelId = Engine.Model.Directory.Path };
+            yield return new ChatResponseUpdate(ChatRole.Assistant, text) { ModelId = Engine.Model.Name };
         var reply = session.LastReply!;
         yield return new ChatResponseUpdate(ChatRole.Assistant, (string?)null)
         {
             FinishReason = reply.Generation.Finish == FinishReason.MaxNewTokens ? ChatFinishReason.Length : ChatFinishReason.Stop,
             Contents = [new UsageContent(new UsageDetails { InputTokenCount = reply.Prompt.TotalLength, OutputTokenCount = reply.Generation.Tokens.Count })],
-            ModelId = Engine.Model.Directory.Path,
+            ModelId = Engine.Model.Name,
         };
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is not null ? null
-        : serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("IXC25.Reference", null, Engine.Model.Directory.Path)
+        : serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("IXC25.Reference", null, Engine.Model.Name)
         : serviceType.IsInstanceOfType(this) ? this
         : serviceType.IsInstanceOfType(Engine) ? Engine
         : null;

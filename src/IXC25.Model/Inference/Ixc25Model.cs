@@ -3,6 +3,7 @@ using IXC25.Backends.Gpu;
 using IXC25.Model.Loading;
 using IXC25.Model.Rope;
 using IXC25.Runtime;
+using IXC25.Runtime.Spec;
 using IXC25.Runtime.Tensors;
 using IXC25.Tokenizer;
 using IXC25.Tokenizer.Prompt;
@@ -20,12 +21,17 @@ namespace IXC25.Model.Inference;
 /// </summary>
 public sealed class Ixc25Model : IDisposable
 {
-    private readonly ModelDirectory _dir;
+    private readonly ModelDirectory? _dir;
 
-    private Ixc25Model(ModelDirectory dir, Ixc25Weights weights, InternLM2Tokenizer tokenizer, ModelOptions options)
+    private Ixc25Model(ModelDirectory? dir, Ixc25Config config, Ixc25Weights weights, IWeightSource source, string name, string format,
+        InternLM2Tokenizer tokenizer, ModelOptions options)
     {
         _dir = dir;
+        Config = config;
         Weights = weights;
+        WeightSource = source;
+        Name = name;
+        Format = format;
         Tokenizer = tokenizer;
         Options = options;
         Cpu = new CpuOps(options.Threads);
@@ -37,10 +43,19 @@ public sealed class Ixc25Model : IDisposable
             "gpu-sim" => new GpuGraphOps(CpuGraph, _gpu = new GpuBackend(GpuDevice.Cpu)),
             var b => throw new IxcException($"unknown backend '{b}' (cpu, gpu or gpu-sim)"),
         };
-        Rope = new RotaryEmbedding(RopeConfig.FromConfig(dir.Config), options.RopeMode);
+        Rope = new RotaryEmbedding(RopeConfig.FromConfig(config), options.RopeMode);
     }
 
-    public Ixc25Config Config => _dir.Config;
+    public Ixc25Config Config { get; }
+
+    /// <summary>Where the weights come from: the model folder, or a description of an in-memory source.</summary>
+    public string Name { get; }
+
+    /// <summary>Checkpoint form: Safetensors, TorchBin, or "in-memory".</summary>
+    public string Format { get; }
+
+    /// <summary>The bound weights' source (names, dtypes, shapes).</summary>
+    public IWeightSource WeightSource { get; }
     public Ixc25Dims Dims => Weights.Dims;
     public Ixc25Weights Weights { get; }
     public InternLM2Tokenizer Tokenizer { get; }
@@ -54,7 +69,8 @@ public sealed class Ixc25Model : IDisposable
     /// <summary>The accelerator in use ("cpu" or the ILGPU device's name).</summary>
     public string BackendName => _gpu is null ? "cpu" : "ilgpu " + _gpu.DeviceName + " + cpu";
     public RotaryEmbedding Rope { get; }
-    public ModelDirectory Directory => _dir;
+    /// <summary>The model folder (null for a model built from in-memory weights).</summary>
+    public ModelDirectory? Directory => _dir;
 
     /// <summary>Opens a model folder: config, checkpoint (validated against the spec), tokenizer.model.</summary>
     public static Ixc25Model Open(string path, ModelOptions? options = null)
@@ -63,12 +79,13 @@ public sealed class Ixc25Model : IDisposable
         var dir = ModelDirectory.Open(path, options.Format);
         try
         {
-            var weights = dir.BindWeights();
+            var source = new CheckpointWeightSource(dir.Checkpoint);
+            var weights = Ixc25Weights.Bind(source, dir.Dims);
             if (!File.Exists(dir.TokenizerPath)) throw new IxcException($"{path}: no tokenizer.model");
             var tokenizer = InternLM2Tokenizer.Load(dir.TokenizerPath);
             if (tokenizer.VocabSize > weights.Dims.V)
                 throw new IxcException($"{path}: tokenizer has {tokenizer.VocabSize} pieces but the model's vocabulary is {weights.Dims.V}");
-            return new Ixc25Model(dir, weights, tokenizer, options);
+            return new Ixc25Model(dir, dir.Config, weights, source, dir.Path, dir.Format.ToString(), tokenizer, options);
         }
         catch
         {
@@ -91,7 +108,7 @@ public sealed class Ixc25Model : IDisposable
             throw new IxcException($"unknown mode '{mode}' (modes: {string.Join(", ", Ixc25Modes.Merges.Keys)})");
         var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
         if (missing.Count > 0)
-            throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Directory.Path} does not have");
+            throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Name} does not have");
         var graphOps = CpuGraph;
         if (groups.Length == 0) graphOps.TaskLoras = null;
         else
@@ -107,6 +124,16 @@ public sealed class Ixc25Model : IDisposable
     /// <summary>Every Partial LoRA linear of the decoder (wqkv, wo, w1, w3, w2 of each layer).</summary>
     public IEnumerable<PLoraLinearParams> PloraModules() =>
         Weights.Llm.Layers.SelectMany(l => new[] { l.Wqkv, l.Wo, l.W1, l.W3, l.W2 });
+
+    /// <summary>
+    /// A model over any weight source (e.g. synthetic weights for benchmarks at real dimensions): the
+    /// source is validated against the spec for <paramref name="config"/> exactly as a checkpoint is.
+    /// </summary>
+    public static Ixc25Model Create(Ixc25Config config, IWeightSource source, InternLM2Tokenizer tokenizer, ModelOptions? options = null)
+    {
+        var weights = Ixc25Weights.Bind(source, Ixc25Dims.FromConfig(config));
+        return new Ixc25Model(null, config, weights, source, source.Description, "in-memory", tokenizer, options ?? ModelOptions.Default);
+    }
 
     /// <summary>A graph bound to this model, recording taps into <paramref name="taps"/>.</summary>
     public Ixc25Graph Graph(ITapSink? taps = null) => new(Ops, Weights, Config, taps);
@@ -293,7 +320,7 @@ public sealed class Ixc25Model : IDisposable
     public void Dispose()
     {
         _gpu?.Dispose();
-        _dir.Dispose();
+        _dir?.Dispose();
     }
 }
 

@@ -18,7 +18,7 @@ public static class MemoryCheck
     {
         long weightBytes = Ixc25Weights.Catalog(model.Dims)
             .Where(p => p.Group is null || model.Weights.Groups.Contains(p.Group))
-            .Sum(p => (p.Numel ?? p.Shape.Aggregate(1L, (a, d) => a * (d.IsFree ? model.Dims.Get(d.Free!) ?? 0 : d.Value))) * model.Directory.Checkpoint.GetInfo(p.Key).DType.Size());
+            .Sum(p => (p.Numel ?? p.Shape.Aggregate(1L, (a, d) => a * (d.IsFree ? model.Dims.Get(d.Free!) ?? 0 : d.Value))) * (model.WeightSource.TryGetInfo(p.Key, out var dt, out _) ? dt.Size() : 2));
         return MemoryEstimate.For(model.Dims, weightBytes, contextTokens, model.Options.KvDType);
     }
 

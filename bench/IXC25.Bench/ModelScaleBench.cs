@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using IXC25.Backends.Cpu;
+using IXC25.Model;
+using IXC25.Model.Inference;
+using IXC25.Runtime;
+using IXC25.Runtime.Spec;
+using IXC25.Runtime.Tensors;
+using IXC25.Tokenizer;
+
+namespace IXC25.Bench;
+
+/// <summary>
+/// The 7B code path at real dimensions without a checkpoint: the 7B config with one decoder layer and
+/// one ViT layer, random bf16 weights (bound through the spec like a checkpoint), run through the
+/// generated graph. Times one ViT layer on a single-image batch (global view + 1 crop, 2 x 1601
+/// tokens), one decoder layer over an 858-position single-image prompt (841 image positions, Partial
+/// LoRA on them), one decode step at that context, and the output head; extrapolates to 24 ViT and 32
+/// decoder layers. Prints one JSON object per measurement and a summary.
+/// </summary>
+internal static class ModelScaleBench
+{
+    public static void Run(BenchArgs a)
+    {
+        int runs = a.GetInt("runs", 3);
+        int prompt = a.GetInt("prompt", 858);
+        var sw = Stopwatch.StartNew();
+        using var model = Build(a.GetInt("threads", 0));
+        Console.Error.WriteLine($"model-scale: synthetic 7B-dimension weights ready in {sw.Elapsed.TotalSeconds:0.0} s ({model.Cpu.Threads} threads)");
+        var graph = model.Graph();
+        var d = model.Dims;
+
+        // ViT: one layer on [2, 1601, 1024]
+        var vitIn = Act.F32(2, d.NP + 1, d.CV);
+        Fill(vitIn.Span, 1);
+        double vit = BenchHost.Measure("model-scale vit layer (2 x 1601 tokens)", () => graph.VitLayer(0, vitIn).Release(), runs, 1);
+
+        // decoder: one layer over the prompt, Partial LoRA on the image positions
+        var x = Act.F32(prompt, d.C);
+        Fill(x.Span, 2);
+        var mask = new byte[prompt];
+        Array.Fill(mask, (byte)1, 0, Math.Min(841, prompt));
+        var positions = Enumerable.Range(0, prompt).Select(i => (long)i).ToArray();
+        model.Rope.BeginPass(prompt);
+        var cos = Act.F32(prompt, d.D);
+        var sin = Act.F32(prompt, d.D);
+        model.Rope.Gather(positions, cos.Span, sin.Span);
+        var m = Act.Mask(mask);
+        KvLayer? cache = null;
+        double prefill = BenchHost.Measure($"model-scale decoder layer prefill ({prompt} positions)", () =>
+        {
+            cache = new KvLayer(d.HKV, d.D, DType.F32, prompt + 64, prompt + 64);
+            graph.DecoderLayer(0, x, m, cos, sin, cache).Release();
+        }, runs, 1);
+
+        // decode: one token at that context
+        var x1 = Act.F32(1, d.C);
+        Fill(x1.Span, 3);
+        var c1 = Act.F32(1, d.D);
+        var s1 = Act.F32(1, d.D);
+        model.Rope.Gather([prompt], c1.Span, s1.Span);
+        var m1 = Act.Mask([0]);
+        double decode = BenchHost.Measure($"model-scale decoder layer decode step (context {prompt})", () =>
+        {
+            graph.DecoderLayer(0, x1, m1, c1, s1, cache!).Release();
+            cache!.Truncate(prompt);
+        }, Math.Max(runs, 5), 1);
+        double head = BenchHost.Measure("model-scale output head (1 row: norm + 92544 x 4096 logits)", () => graph.LlmHead(x1).Release(), Math.Max(runs, 5), 1);
+
+        double prefill32 = prefill * 32 + head;
+        double decode32 = decode * 32 + head;
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["bench"] = "model-scale summary (extrapolated to 24 ViT and 32 decoder layers)",
+            ["vit_seconds_per_image_1x1"] = vit * 24,
+            ["prefill_seconds"] = prefill32,
+            ["prefill_tokens_per_s"] = prompt / prefill32,
+            ["decode_seconds_per_token"] = decode32,
+            ["decode_tokens_per_s"] = 1 / decode32,
+            ["prompt_positions"] = prompt,
+        }));
+    }
+
+    /// <summary>The 7B config with one decoder layer and one ViT layer, random bf16 weights.</summary>
+    internal static Ixc25Model Build(int threads)
+    {
+        using var doc = ConfigReader.ParseFile(RepoLayout.Path("golden", "model", "config-7b", "config.json"));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(doc.RootElement.GetRawText())!.AsObject();
+        json["num_hidden_layers"] = 1;
+        json["vision_config"] = new System.Text.Json.Nodes.JsonObject { ["num_hidden_layers"] = 1 };
+        using var cfgDoc = JsonDocument.Parse(json.ToJsonString());
+        var config = Ixc25Config.FromJson(cfgDoc.RootElement, "7B config with 1 + 1 layers");
+        var dims = Ixc25Dims.FromConfig(config);
+        var tensors = new List<NamedTensor>();
+        ulong state = 0x9E3779B97F4A7C15UL;
+        foreach (var p in Ixc25Weights.Catalog(dims).Where(p => p.Group is null))
+        {
+            var shape = p.Shape.Select(s => s.Value).ToArray();
+            long n = Shape.Numel(shape);
+            var data = GC.AllocateUninitializedArray<ushort>(checked((int)n));
+            bool norm = p.Key.EndsWith("norm.weight", StringComparison.Ordinal) || p.Key.Contains("layer_norm") || p.Key.Contains("layrnorm");
+            float scale = norm ? 0f : (float)(Math.Sqrt(3.0) / Math.Sqrt(shape.Length > 1 ? shape[^1] : shape[0]));
+            for (long i = 0; i < n; i++)
+            {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17;
+                float u = (state >> 40) * (1f / (1 << 24)) * 2f - 1f;
+                data[i] = BFloat16.FromSingle(norm && p.Key.EndsWith("weight", StringComparison.Ordinal) ? 1f : u * (norm ? 0f : scale));
+            }
+            tensors.Add(NamedTensor.BF16(p.Key, shape, data));
+        }
+        var tokenizer = InternLM2Tokenizer.Load(InternLM2Tokenizer.BundledModelPath);
+        return Ixc25Model.Create(config, new DictionaryWeightSource(tensors, "synthetic 7B-dimension weights"), tokenizer, new ModelOptions(Threads: threads));
+    }
+
+    private static void Fill(Span<float> s, int seed)
+    {
+        var r = new Random(seed);
+        for (int i = 0; i < s.Length; i++) s[i] = (float)(r.NextDouble() * 2 - 1);
+    }
+}
