@@ -58,6 +58,7 @@ public sealed class SpecGenerator : IIncrementalGenerator
                 spc.AddSource("Ixc25Taps.g.cs", TapsEmitter.Emit(spec.Model));
             if (Want("ops") && spec.Ops is not null)
                 foreach (var (hint, src) in OpsEmitter.Emit(spec.Ops, spec.Tolerances.ToList())) spc.AddSource(hint, src);
+            if (Want("cpu") && spec.Ops is not null) foreach (var (hint, src) in GemmEmitter.Emit(spec.Ops)) spc.AddSource(hint, src);
         });
     }
 

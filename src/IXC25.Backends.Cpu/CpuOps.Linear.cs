@@ -1,22 +1,104 @@
-using IXC25.Backends.Cpu.Reference;
+using System.Numerics;
+using IXC25.Backends.Cpu.Gemm;
+using IXC25.Runtime;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Cpu;
 
-// Matrix products. Lowering today: scalar reference on widened weights (to be replaced by the GEMM drivers).
+// Matrix products: the GEMM drivers of Gemm/ over the generated kernels (GemmKernels.g.cs), reading
+// bf16/f16/f32 weights where they are stored.
 public sealed partial class CpuOps
 {
     /// <summary>x [T, IN], weight [OUT, IN] as stored, bias [OUT] or null, y [T, OUT].</summary>
-    public void Linear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor? bias, Span<float> y)
+    public unsafe void Linear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor? bias, Span<float> y)
     {
-        int OUT = checked((int)weight.Shape[0]), IN = checked((int)weight.Shape[1]);
-        RefOps.Linear(x, T, IN, Widen(weight), OUT, bias is null ? [] : Widen(bias), y);
+        var (OUT, IN) = Matrix("linear", "weight", weight);
+        Check(x.Length == (long)T * IN, "linear", $"'x' has {x.Length} elements, expected {(long)T * IN} ({T} x {IN})");
+        Check(y.Length == (long)T * OUT, "linear", $"'y' has {y.Length} elements, expected {(long)T * OUT} ({T} x {OUT})");
+        float[]? b = null;
+        if (bias is not null)
+        {
+            Check(bias.Numel == OUT, "linear", $"'bias' has {bias.Numel} elements, expected {OUT}");
+            b = bias.ToFloat32();
+        }
+        fixed (float* xp = x, yp = y, bp = b)
+        fixed (byte* wp = weight.Data.Bytes)
+            GemmDriver.Linear(xp, IN, T, new WeightView(wp, weight.DType, OUT, IN, IN), bp, yp, OUT, Threads);
     }
 
     /// <summary>x [T, IN], weight [OUT, IN], lora_a [R, IN], lora_b [OUT, R] as stored, im_mask [T], y [T, OUT].</summary>
-    public void PloraLinear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, float scale, Span<float> y)
+    /// <remarks>
+    /// Same semantics and float32 rounding points as <see cref="Reference.RefOps.PloraLinear"/>: y = x W^T; then
+    /// the masked rows are gathered, a = x_m A^T and b = a B^T are separate products, and y[t] = y[t] + b * scale
+    /// (a multiply, then an add). With an all-zero mask, row 0 gets b * 0 added (upstream's quirk).
+    /// </remarks>
+    public unsafe void PloraLinear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, float scale, Span<float> y)
     {
-        int OUT = checked((int)weight.Shape[0]), IN = checked((int)weight.Shape[1]), R = checked((int)loraA.Shape[0]);
-        RefOps.PloraLinear(x, T, IN, Widen(weight), OUT, Widen(loraA), Widen(loraB), R, imMask, scale, y);
+        var (OUT, IN) = Matrix("plora_linear", "weight", weight);
+        var (R, inA) = Matrix("plora_linear", "lora_a", loraA);
+        var (outB, rB) = Matrix("plora_linear", "lora_b", loraB);
+        Check(inA == IN, "plora_linear", $"'lora_a' is [{R}, {inA}], expected [R, {IN}]");
+        Check(outB == OUT && rB == R, "plora_linear", $"'lora_b' is [{outB}, {rB}], expected [{OUT}, {R}]");
+        Check(imMask.Length == T, "plora_linear", $"'im_mask' has {imMask.Length} elements, expected {T}");
+        Linear(x, T, weight, null, y);
+        if (T == 0) return;
+
+        bool any = imMask.IndexOfAnyExcept((byte)0) >= 0;
+        int rows = 0;
+        var index = new int[any ? T : 1];
+        if (any) { for (int t = 0; t < T; t++) if (imMask[t] != 0) index[rows++] = t; }
+        else rows = 1; // row 0, multiplied by 0 below
+        float s = any ? scale : 0f;
+
+        using var gathered = rows == T ? null : Scratch.Rent((long)rows * IN);
+        using var aBuf = Scratch.Rent((long)rows * R);
+        using var bBuf = Scratch.Rent((long)rows * OUT);
+        fixed (float* xp = x, yp = y)
+        fixed (byte* ap = loraA.Data.Bytes, bp = loraB.Data.Bytes)
+        {
+            float* xm = xp;
+            if (gathered is not null)
+            {
+                xm = gathered.Pointer;
+                for (int r = 0; r < rows; r++) x.Slice(index[r] * IN, IN).CopyTo(new Span<float>(xm + (nint)r * IN, IN));
+            }
+            GemmDriver.Linear(xm, IN, rows, new WeightView(ap, loraA.DType, R, IN, IN), null, aBuf.Pointer, R, Threads);
+            GemmDriver.Linear(aBuf.Pointer, R, rows, new WeightView(bp, loraB.DType, OUT, R, R), null, bBuf.Pointer, OUT, Threads);
+            for (int r = 0; r < rows; r++)
+                AddScaled(new Span<float>(yp + (nint)index[r] * OUT, OUT), new ReadOnlySpan<float>(bBuf.Pointer + (nint)r * OUT, OUT), s);
+        }
+    }
+
+    /// <summary>y[j] = y[j] + b[j] * s: a float32 multiply, then a float32 add (never fused).</summary>
+    private static void AddScaled(Span<float> y, ReadOnlySpan<float> b, float s)
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vs = new Vector<float>(s);
+            for (; j + Vector<float>.Count <= y.Length; j += Vector<float>.Count)
+            {
+                var prod = new Vector<float>(b.Slice(j)) * vs;
+                (new Vector<float>(y.Slice(j)) + prod).CopyTo(y.Slice(j));
+            }
+        }
+        for (; j < y.Length; j++)
+        {
+            float prod = b[j] * s;
+            y[j] = y[j] + prod;
+        }
+    }
+
+    /// <summary>The [rows, cols] of a 2-D weight in a dtype the GEMM kernels read.</summary>
+    private static (int Rows, int Cols) Matrix(string op, string name, NamedTensor t)
+    {
+        Check(t.Shape.Length == 2, op, $"'{name}' has shape {Shape.Format(t.Shape)}, expected 2 dimensions");
+        Check(t.DType is DType.F32 or DType.BF16 or DType.F16, op, $"'{name}' has dtype {t.DType.SpecName()}, expected f32, bf16 or f16");
+        return (checked((int)t.Shape[0]), checked((int)t.Shape[1]));
+    }
+
+    private static void Check(bool ok, string op, string what)
+    {
+        if (!ok) throw new IxcException($"{op}: {what}");
     }
 }

@@ -1,0 +1,140 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using IXC25.Backends.Cpu.Gemm;
+
+namespace IXC25.Backends.Cpu.Attention;
+
+/// <summary>
+/// Blocked softmax attention over the GEMM microkernels. A block of up to <see cref="QB"/> query rows
+/// (packed transposed, [D][QB]) sharing one KV head runs against the keys in blocks of <see cref="KB"/>:
+/// <list type="number">
+/// <item>scores transposed, S[s][q] = sum_d K^T[d][s] Q^T[d][q] (microkernel: keys are rows, queries are
+/// the vector lanes), times the scale, masked to -inf where key s is not visible to row q;</item>
+/// <item>online softmax per query lane: running max m and sum l; probabilities P = exp(S - m) overwrite S;
+/// earlier output rows are rescaled by exp(m_old - m_new);</item>
+/// <item>O[q][d] += sum_s P[s][q] V[s][d] (microkernel: queries are rows, head dims are the lanes).</item>
+/// </list>
+/// The output row is O / l. All reductions run in a fixed order (key blocks in order, fixed lanes), so the
+/// result does not depend on threads. Masked keys inside a block get probability exactly 0 but still
+/// pass through the P V product (0 * V; like torch's masked matmul, an infinite V at a masked key gives NaN).
+/// </summary>
+internal static unsafe class AttentionCore
+{
+    /// <summary>Query rows per block: the lanes of the score tile.</summary>
+    public const int QB = 32;
+
+    /// <summary>Keys per block.</summary>
+    public const int KB = 256;
+
+    /// <summary>Per-worker scratch for <see cref="Block{TK}"/>.</summary>
+    public readonly struct Work
+    {
+        public Work(float* memory, int d, int dv)
+        {
+            QT = memory;                       // [D][QB]
+            S = QT + (nint)d * QB;             // [KB][QB]
+            O = S + (nint)KB * QB;             // [QB][DV]
+            M = O + (nint)QB * dv;             // [QB] running max
+            L = M + QB;                        // [QB] running sum
+            MNew = L + QB;                     // [QB]
+            Alpha = MNew + QB;                 // [QB]
+        }
+
+        /// <summary>Floats needed for head dim d and value row length dv.</summary>
+        public static long Floats(int d, int dv) => (long)d * QB + (long)KB * QB + (long)QB * dv + 4 * QB;
+
+        public float* QT { get; }
+        public float* S { get; }
+        public float* O { get; }
+        public float* M { get; }
+        public float* L { get; }
+        public float* MNew { get; }
+        public float* Alpha { get; }
+    }
+
+    /// <summary>
+    /// Rows q &lt; nq of w.QT (zero beyond nq) attend to keys [0, visible[q]) of one KV head: keys transposed
+    /// (element (d, s) at kT[d * ldk + s]), values (element (s, d) at v[s * ldv + d], readable up to column dv,
+    /// a multiple of the tier's NR). Writes D values of row q to yRows[q].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Block<TK>(in Work w, int nq, int* visible, float* kT, nint ldk, float* v, nint ldv, int d, int dv, float scale, float** yRows)
+        where TK : struct, IGemmKernels
+    {
+        int mr = TK.MR, nr = TK.NR, lanes = Vector<float>.Count;
+        int kend = 0, minVisible = int.MaxValue;
+        for (int q = 0; q < nq; q++) { kend = Math.Max(kend, visible[q]); minVisible = Math.Min(minVisible, visible[q]); }
+        float* S = w.S, O = w.O, m = w.M, l = w.L, mNew = w.MNew, alpha = w.Alpha;
+        var vScale = new Vector<float>(scale);
+        for (int s0 = 0; s0 < kend; s0 += KB)
+        {
+            int nk = Math.Min(KB, kend - s0);
+            bool first = s0 == 0;
+
+            // scores, transposed: S[s][q]
+            for (int s = 0; s < nk; s += mr)
+                for (int qp = 0; qp < QB; qp += nr)
+                    TK.Micro(Math.Min(mr, nk - s), kT + s0 + s, ldk, w.QT + qp, QB, d, S + s * QB + qp, QB, false);
+            if (scale != 1f)
+                for (int s = 0; s < nk; s++)
+                    for (int q = 0; q < QB; q += lanes)
+                        St(Ld(S + s * QB + q, lanes) * vScale, S + s * QB + q, lanes);
+            if (s0 + nk > minVisible)
+                for (int s = Math.Max(0, minVisible - s0); s < nk; s++)
+                    for (int q = 0; q < nq; q++)
+                        if (s0 + s >= visible[q]) S[s * QB + q] = float.NegativeInfinity;
+
+            // online softmax over the key block, per query lane
+            for (int q = 0; q < QB; q += lanes)
+            {
+                var mx = first ? new Vector<float>(float.NegativeInfinity) : Ld(m + q, lanes);
+                for (int s = 0; s < nk; s++) mx = Vector.Max(mx, Ld(S + s * QB + q, lanes));
+                St(mx, mNew + q, lanes);
+                var sum = Vector<float>.Zero;
+                for (int s = 0; s < nk; s++)
+                {
+                    var p = Vector.Exp(Ld(S + s * QB + q, lanes) - mx);
+                    St(p, S + s * QB + q, lanes);
+                    sum += p;
+                }
+                if (first)
+                {
+                    St(sum, l + q, lanes);
+                }
+                else
+                {
+                    var a = Vector.Exp(Ld(m + q, lanes) - mx);
+                    St(a, alpha + q, lanes);
+                    St(Ld(l + q, lanes) * a + sum, l + q, lanes);
+                }
+                St(mx, m + q, lanes);
+            }
+            if (!first)
+                for (int q = 0; q < nq; q++)
+                {
+                    float a = alpha[q];
+                    if (a == 1f) continue;
+                    var va = new Vector<float>(a);
+                    float* row = O + (nint)q * dv;
+                    for (int j = 0; j < dv; j += lanes) St(Ld(row + j, lanes) * va, row + j, lanes);
+                }
+
+            // O[q][:] (+)= sum_s P[s][q] V[s0 + s][:]
+            for (int q0 = 0; q0 < nq; q0 += mr)
+                for (int dp = 0; dp < dv; dp += nr)
+                    TK.Micro(Math.Min(mr, nq - q0), S + q0, QB, v + s0 * ldv + dp, ldv, nk, O + (nint)q0 * dv + dp, dv, !first);
+        }
+        for (int q = 0; q < nq; q++)
+        {
+            float lq = l[q];
+            float* row = O + (nint)q * dv, y = yRows[q];
+            for (int j = 0; j < d; j++) y[j] = row[j] / lq;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Ld(float* p, int lanes) => Vector.Load(p);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void St(Vector<float> v, float* p, int lanes) => v.Store(p);
+}

@@ -1,0 +1,159 @@
+using System.Runtime.InteropServices;
+using IXC25.Runtime;
+
+namespace IXC25.Backends.Cpu.Attention;
+
+/// <summary>
+/// The key/value cache of one attention layer, in native memory, laid out for the attention kernels
+/// (<see cref="CpuOps.Attention(ReadOnlySpan{float}, int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, KvCache, Span{float})"/>):
+/// <list type="bullet">
+/// <item>keys transposed per KV head: [HKV][D][Capacity] (token s is column s), so that scores for a
+/// block of keys are one microkernel sweep and appending a token writes one column;</item>
+/// <item>values per KV head: [HKV][Capacity][DV] with DV = D rounded up to 32 (padding columns are zero),
+/// so that the probability-times-value product reads whole microkernel panels.</item>
+/// </list>
+/// <see cref="Capacity"/> is preallocated and grows by doubling (rounded to 64 tokens), copying the
+/// stored tokens once; appending a token otherwise costs O(HKV * D). Holds (HKV * Capacity * (D + DV))
+/// float32 values. Not thread-safe: one cache belongs to one sequence.
+/// </summary>
+public sealed unsafe class KvCache : IDisposable
+{
+    private float* _keys;   // [HKV][D][Capacity]
+    private float* _values; // [HKV][Capacity][DV]
+    private bool _disposed;
+
+    /// <param name="kvHeads">HKV.</param>
+    /// <param name="headDim">D.</param>
+    /// <param name="capacity">Tokens to preallocate (grows on demand).</param>
+    public KvCache(int kvHeads, int headDim, int capacity = 0)
+    {
+        if (kvHeads <= 0 || headDim <= 0) throw new IxcException($"kv cache: kv_heads {kvHeads} and head_dim {headDim} must be positive");
+        if (capacity < 0) throw new IxcException($"kv cache: capacity {capacity} must be >= 0");
+        KvHeads = kvHeads;
+        HeadDim = headDim;
+        ValueStride = (headDim + 31) / 32 * 32;
+        Reserve(capacity);
+    }
+
+    public int KvHeads { get; }
+    public int HeadDim { get; }
+
+    /// <summary>Tokens stored.</summary>
+    public int Length { get; private set; }
+
+    /// <summary>Tokens that fit without reallocation (a multiple of 64).</summary>
+    public int Capacity { get; private set; }
+
+    /// <summary>DV: the row length of the value layout (D rounded up to 32).</summary>
+    internal int ValueStride { get; }
+
+    /// <summary>Keys of KV head g, transposed: element (d, s) at [d * Capacity + s].</summary>
+    internal float* KeysT(int g) => Live(_keys) + (nint)g * HeadDim * Capacity;
+
+    /// <summary>Values of KV head g: element (s, d) at [s * ValueStride + d].</summary>
+    internal float* Values(int g) => Live(_values) + (nint)g * Capacity * ValueStride;
+
+    /// <summary>Makes room for at least <paramref name="tokens"/> tokens.</summary>
+    public void Reserve(int tokens)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (tokens <= Capacity && _keys != null) return;
+        int cap = Math.Max(64, Capacity);
+        while (cap < tokens) cap = checked(cap * 2);
+        cap = (cap + 63) / 64 * 64;
+        long kFloats = (long)KvHeads * HeadDim * cap, vFloats = (long)KvHeads * cap * ValueStride;
+        float* k = Alloc(kFloats), v = Alloc(vFloats);
+        if (_keys != null)
+        {
+            for (int g = 0; g < KvHeads; g++)
+            {
+                for (int d = 0; d < HeadDim; d++)
+                    Buffer.MemoryCopy(_keys + ((long)g * HeadDim + d) * Capacity, k + ((long)g * HeadDim + d) * cap, (long)cap * 4, (long)Length * 4);
+                Buffer.MemoryCopy(_values + (long)g * Capacity * ValueStride, v + (long)g * cap * ValueStride, vFloats * 4, (long)Length * ValueStride * 4);
+            }
+            Free();
+        }
+        _keys = k;
+        _values = v;
+        Capacity = cap;
+    }
+
+    /// <summary>Appends T tokens: k, v [HKV, T, D] (keys already rotated).</summary>
+    public void Append(ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T)
+    {
+        long n = (long)KvHeads * T * HeadDim;
+        if (T < 0 || k.Length != n || v.Length != n)
+            throw new IxcException($"kv cache append: k has {k.Length} and v {v.Length} elements, expected {n} ([{KvHeads}, {T}, {HeadDim}])");
+        Reserve(checked(Length + T));
+        int D = HeadDim;
+        for (int g = 0; g < KvHeads; g++)
+        {
+            float* kt = KeysT(g), vv = Values(g);
+            for (int t = 0; t < T; t++)
+            {
+                var ks = k.Slice((g * T + t) * D, D);
+                int s = Length + t;
+                for (int d = 0; d < D; d++) kt[(nint)d * Capacity + s] = ks[d];
+                v.Slice((g * T + t) * D, D).CopyTo(new Span<float>(vv + (nint)s * ValueStride, D));
+            }
+        }
+        Length += T;
+    }
+
+    /// <summary>Keeps the first <paramref name="length"/> tokens (e.g. to roll back a chat turn).</summary>
+    public void Truncate(int length)
+    {
+        if (length < 0 || length > Length) throw new IxcException($"kv cache: cannot truncate {Length} tokens to {length}");
+        Length = length;
+    }
+
+    public void Clear() => Length = 0;
+
+    /// <summary>Copies the stored tokens out as k, v [HKV, Length, D].</summary>
+    public void CopyTo(Span<float> k, Span<float> v)
+    {
+        long n = (long)KvHeads * Length * HeadDim;
+        if (k.Length != n || v.Length != n) throw new IxcException($"kv cache copy: k has {k.Length} and v {v.Length} elements, expected {n}");
+        int D = HeadDim;
+        for (int g = 0; g < KvHeads; g++)
+        {
+            float* kt = KeysT(g), vv = Values(g);
+            for (int s = 0; s < Length; s++)
+            {
+                var kd = k.Slice((g * Length + s) * D, D);
+                for (int d = 0; d < D; d++) kd[d] = kt[(nint)d * Capacity + s];
+                new ReadOnlySpan<float>(vv + (nint)s * ValueStride, D).CopyTo(v.Slice((g * Length + s) * D, D));
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        Free();
+        Capacity = 0;
+        Length = 0;
+    }
+
+    private void Free()
+    {
+        if (_keys != null) NativeMemory.AlignedFree(_keys);
+        if (_values != null) NativeMemory.AlignedFree(_values);
+        _keys = null;
+        _values = null;
+    }
+
+    private static float* Live(float* p) => p != null ? p : throw new ObjectDisposedException(nameof(KvCache));
+
+    private static float* Alloc(long floats)
+    {
+        nuint bytes = (nuint)Math.Max(64, floats * 4);
+        try
+        {
+            var p = (float*)NativeMemory.AlignedAlloc(bytes, 64);
+            NativeMemory.Clear(p, bytes);
+            return p;
+        }
+        catch (OutOfMemoryException e) { throw new IxcException($"kv cache: cannot allocate {bytes} bytes", e); }
+    }
+}

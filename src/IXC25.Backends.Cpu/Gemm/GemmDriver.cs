@@ -1,0 +1,230 @@
+using System.Runtime.CompilerServices;
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Backends.Cpu.Gemm;
+
+/// <summary>A weight matrix as stored: <see cref="Rows"/> rows of <see cref="Cols"/> elements of <see cref="DType"/>, rows <see cref="Stride"/> elements apart.</summary>
+internal readonly unsafe struct WeightView
+{
+    public WeightView(void* data, DType dtype, int rows, int cols, nint stride)
+    {
+        Data = data;
+        DType = dtype;
+        Rows = rows;
+        Cols = cols;
+        Stride = stride;
+    }
+
+    public void* Data { get; }
+    public DType DType { get; }
+    public int Rows { get; }
+    public int Cols { get; }
+    public nint Stride { get; }
+
+    /// <summary>Address of element (row r, column k).</summary>
+    public void* At(int r, int k) => (byte*)Data + ((nint)r * Stride + k) * DType.Size();
+}
+
+/// <summary>
+/// Loop drivers of y = x W^T (+ b) over the generated kernels of the best ISA tier (<see cref="IGemmKernels"/>).
+/// <list type="bullet">
+/// <item>Many rows (prefill): BLIS-style blocking. x is packed once per block of up to ~576 rows into
+/// [rows / MR][K][MR] panels (native scratch); for each block of KC = 256 elements of K and each NR-column
+/// panel of W, the panel is widened and transposed into a KC x NR float32 buffer on the worker's stack
+/// (L1-resident) and swept over all row panels by the MR x NR microkernel.</item>
+/// <item>Few rows (decode, up to <see cref="DotMaxRows"/>): dot-product kernels that stream W once, reading
+/// bf16/f16 directly and widening in registers, several weight rows per pass.</item>
+/// </list>
+/// Threads split output columns (weight rows) only. Every output element is computed by one fixed sequence
+/// of operations whatever the split: in the blocked path one fused multiply-add chain in k order starting
+/// from the bias (or zero); in the dot path lane-wise chains, a fixed horizontal sum, the tail, then the bias.
+/// Results are therefore bit-identical for every thread count. Which path runs depends on the row count only.
+/// </summary>
+internal static unsafe class GemmDriver
+{
+    /// <summary>Block of K per packed weight panel.</summary>
+    public const int KC = 256;
+
+    /// <summary>Row count up to which the dot-product path is used.</summary>
+    public const int DotMaxRows = 6;
+
+    /// <summary>Target rows per packed x block (the block stays in L2 while a weight panel sweeps it).</summary>
+    private const int MCTarget = 576;
+
+    /// <summary>The ISA tier in use ("Vector512", "Vector256", "Vector128", "Scalar").</summary>
+    public static string Tier =>
+        V512Kernels.IsSupported ? V512Kernels.Name : V256Kernels.IsSupported ? V256Kernels.Name : V128Kernels.IsSupported ? V128Kernels.Name : ScalarKernels.Name;
+
+    /// <summary>c[m, N] (row stride ldc) = a[m, K] (row stride lda) W^T (+ bias[N]) with W = <paramref name="w"/> [N, K].</summary>
+    public static void Linear(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads)
+    {
+        if (V512Kernels.IsSupported) Linear<V512Kernels>(a, lda, m, w, bias, c, ldc, threads);
+        else if (V256Kernels.IsSupported) Linear<V256Kernels>(a, lda, m, w, bias, c, ldc, threads);
+        else if (V128Kernels.IsSupported) Linear<V128Kernels>(a, lda, m, w, bias, c, ldc, threads);
+        else Linear<ScalarKernels>(a, lda, m, w, bias, c, ldc, threads);
+    }
+
+    internal static void Linear<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
+    {
+        int n = w.Rows, k = w.Cols;
+        if (m <= 0 || n <= 0) return;
+        if (k == 0)
+        {
+            for (int t = 0; t < m; t++)
+                for (int j = 0; j < n; j++) c[t * ldc + j] = bias != null ? bias[j] : 0f;
+            return;
+        }
+        if (m <= DotMaxRows) Dot<TK>(a, lda, m, w, bias, c, ldc, threads);
+        else Blocked<TK>(a, lda, m, w, bias, c, ldc, threads);
+    }
+
+    // ------------------------------------------------------------------ blocked (prefill)
+
+    private static void Blocked<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
+    {
+        int mr = TK.MR, nr = TK.NR, n = w.Rows, k = w.Cols;
+        int blocks = (m + MCTarget - 1) / MCTarget;
+        int mc = RoundUp((m + blocks - 1) / blocks, mr);
+        int panelsN = (n + nr - 1) / nr;
+        using var ap = Scratch.Rent((long)mc * k);
+        nint apP = (nint)ap.Pointer, aP = (nint)a, cP = (nint)c, biasP = (nint)bias;
+        for (int ic = 0; ic < m; ic += mc)
+        {
+            int mcb = Math.Min(mc, m - ic), row0 = ic;
+            int panelsM = (mcb + mr - 1) / mr;
+            Workers.Run(threads, panelsM, (p0, p1) =>
+            {
+                for (int p = p0; p < p1; p++)
+                    PackA((float*)aP + (nint)(row0 + p * mr) * lda, lda, Math.Min(mr, mcb - p * mr), k, (float*)apP + (nint)p * mr * k, mr);
+            });
+            Workers.Run(threads, panelsN, (j0, j1) =>
+                BlockedColumns<TK>((float*)apP, mcb, w, (float*)biasP, (float*)cP + row0 * ldc, ldc, j0, j1));
+        }
+    }
+
+    /// <summary>Output rows [0, mcb) (x panels packed in ap) times the NR-column panels [j0, j1) of W.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void BlockedColumns<TK>(float* ap, int mcb, WeightView w, float* bias, float* c, nint ldc, int j0, int j1) where TK : struct, IGemmKernels
+    {
+        int mr = TK.MR, nr = TK.NR, n = w.Rows, k = w.Cols;
+        int panelsM = (mcb + mr - 1) / mr;
+        float* bRaw = stackalloc float[KC * nr + 16];
+        float* bp = (float*)(((nint)bRaw + 63) & ~(nint)63);
+        float* tmp = stackalloc float[mr * nr];
+        int c0 = j0 * nr, c1 = Math.Min(n, j1 * nr);
+        if (bias != null)
+            for (int t = 0; t < mcb; t++) new ReadOnlySpan<float>(bias + c0, c1 - c0).CopyTo(new Span<float>(c + t * ldc + c0, c1 - c0));
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            int kc = Math.Min(KC, k - pc);
+            bool accumulate = pc > 0 || bias != null;
+            for (int jp = j0; jp < j1; jp++)
+            {
+                int n0 = jp * nr, nn = Math.Min(nr, n - n0);
+                GemmPack.PackB(w.DType, w.At(n0, pc), w.Stride, nn, kc, bp, nr);
+                for (int p = 0; p < panelsM; p++)
+                {
+                    int rows = Math.Min(mr, mcb - p * mr);
+                    float* apan = ap + (nint)p * mr * k + (nint)pc * mr;
+                    float* cp = c + (nint)p * mr * ldc + n0;
+                    if (nn == nr)
+                    {
+                        TK.Micro(rows, apan, mr, bp, nr, kc, cp, ldc, accumulate);
+                        continue;
+                    }
+                    if (accumulate)
+                        for (int i = 0; i < rows; i++)
+                            for (int j = 0; j < nn; j++) tmp[i * nr + j] = cp[i * ldc + j];
+                    TK.Micro(rows, apan, mr, bp, nr, kc, tmp, nr, accumulate);
+                    for (int i = 0; i < rows; i++)
+                        for (int j = 0; j < nn; j++) cp[i * ldc + j] = tmp[i * nr + j];
+                }
+            }
+        }
+    }
+
+    /// <summary>dst[kk * mr + i] = src[i * lda + kk] for i &lt; rows, zero for rows &lt;= i &lt; mr.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackA(float* src, nint lda, int rows, int k, float* dst, int mr)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            float* s = src + i * lda;
+            float* d = dst + i;
+            for (int kk = 0; kk < k; kk++) d[(nint)kk * mr] = s[kk];
+        }
+        for (int i = rows; i < mr; i++)
+            for (int kk = 0; kk < k; kk++) dst[(nint)kk * mr + i] = 0f;
+    }
+
+    // ------------------------------------------------------------------ dot (decode)
+
+    private static void Dot<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
+    {
+        int k = w.Cols, n = w.Rows;
+        nint ldx = RoundUp(k, 16);
+        using var xp = Scratch.Rent(m * ldx);
+        PackDotX(a, lda, m, k, TK.BK, TK.DotEvenOdd(w.DType), xp.Pointer, ldx);
+        nint xP = (nint)xp.Pointer, cP = (nint)c, biasP = (nint)bias;
+        const int Group = 8;
+        Workers.Run(threads, (n + Group - 1) / Group, (g0, g1) =>
+            DotRows<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, g0 * Group, Math.Min(n, g1 * Group)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotRows<TK>(float* xp, nint ldx, int m, WeightView w, float* bias, float* c, nint ldc, int r0, int r1) where TK : struct, IGemmKernels
+    {
+        int main = m == 1 ? 8 : 4;
+        for (int j = r0; j < r1;)
+        {
+            int left = r1 - j, rw = left >= main ? main : left >= 4 ? 4 : 1;
+            for (int t0 = 0; t0 < m; t0 += 4)
+                TK.Dot(w.DType, Math.Min(4, m - t0), rw, xp + t0 * ldx, ldx, w.At(j, 0), w.Stride, w.Cols, c + t0 * ldc + j, ldc, bias == null ? null : bias + j);
+            j += rw;
+        }
+    }
+
+    /// <summary>
+    /// x rows in the dot layout: each block of bk elements even/odd-permuted (evens first) when
+    /// <paramref name="evenOdd"/>, the tail (k mod bk) in natural order.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PackDotX(float* x, nint lda, int m, int k, int bk, bool evenOdd, float* dst, nint ldd)
+    {
+        for (int t = 0; t < m; t++)
+        {
+            float* s = x + t * lda, d = dst + t * ldd;
+            int kk = 0;
+            if (evenOdd)
+            {
+                int half = bk / 2;
+                for (; kk + bk <= k; kk += bk)
+                    for (int l = 0; l < half; l++)
+                    {
+                        d[kk + l] = s[kk + 2 * l];
+                        d[kk + half + l] = s[kk + 2 * l + 1];
+                    }
+            }
+            for (; kk < k; kk++) d[kk] = s[kk];
+        }
+    }
+
+    internal static int RoundUp(int v, int m) => (v + m - 1) / m * m;
+}
+
+/// <summary>Static partition of a range of work items over worker threads (the calling thread included).</summary>
+internal static class Workers
+{
+    /// <summary>Runs body(start, end) on min(threads, count) contiguous, nearly equal sub-ranges of [0, count).</summary>
+    public static void Run(int threads, int count, Action<int, int> body)
+    {
+        int nt = Math.Min(threads, count);
+        if (nt <= 1)
+        {
+            if (count > 0) body(0, count);
+            return;
+        }
+        Parallel.For(0, nt, new ParallelOptions { MaxDegreeOfParallelism = nt },
+            i => body((int)((long)count * i / nt), (int)((long)count * (i + 1) / nt)));
+    }
+}
