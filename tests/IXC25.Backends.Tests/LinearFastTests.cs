@@ -197,3 +197,30 @@ public class LinearFastTests
             }
     }
 }
+
+/// <summary>The AVX-512 panel transpose is bit-identical to the generated scalar packer.</summary>
+[Trait("Category", "Isa")]
+public unsafe class FastPackTests
+{
+    [Theory]
+    [InlineData(256, 300)]
+    [InlineData(37, 40)]
+    [InlineData(5, 64)]
+    public void FastPackEqualsScalarPack(int kc, int ldw)
+    {
+        foreach (var dtype in new[] { DType.BF16, DType.F32 })
+        {
+            var w = FastPathData.Weight("w", dtype, [32, ldw], FastPathData.Normal(32 * ldw, kc));
+            var fast = new float[kc * 32];
+            var slow = new float[kc * 32];
+            fixed (byte* wp = w.Data.Bytes)
+            fixed (float* f = fast, s = slow)
+            {
+                bool used = FastPack.TryPackB(dtype, wp + 3 * dtype.Size(), ldw, 32, kc, f, 32);
+                GemmPack.PackB(dtype, wp + 3 * dtype.Size(), ldw, 32, kc, s, 32);
+                if (!used) return; // no AVX-512 here: nothing to compare
+            }
+            FastPathData.AssertBitEqual(slow, fast, $"pack {dtype} kc={kc}");
+        }
+    }
+}

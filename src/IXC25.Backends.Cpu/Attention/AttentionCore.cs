@@ -26,6 +26,12 @@ internal static unsafe class AttentionCore
     /// <summary>Keys per block.</summary>
     public const int KB = 256;
 
+    /// <summary>
+    /// Up to this many query rows (decode: the G heads of a group), scores are computed with queries as microkernel
+    /// rows and keys as lanes (no idle lanes), then transposed into the score tile.
+    /// </summary>
+    public const int SmallQ = 8;
+
     /// <summary>Per-worker scratch for <see cref="Block{TK}"/>.</summary>
     public readonly struct Work
     {
@@ -38,10 +44,11 @@ internal static unsafe class AttentionCore
             L = M + QB;                        // [QB] running sum
             MNew = L + QB;                     // [QB]
             Alpha = MNew + QB;                 // [QB]
+            SRows = Alpha + QB;                // [SmallQ][KB]
         }
 
         /// <summary>Floats needed for head dim d and value row length dv.</summary>
-        public static long Floats(int d, int dv) => (long)d * QB + (long)KB * QB + (long)QB * dv + 4 * QB;
+        public static long Floats(int d, int dv) => (long)d * QB + (long)KB * QB + (long)QB * dv + 4 * QB + (long)SmallQ * KB;
 
         public float* QT { get; }
         public float* S { get; }
@@ -50,11 +57,12 @@ internal static unsafe class AttentionCore
         public float* L { get; }
         public float* MNew { get; }
         public float* Alpha { get; }
+        public float* SRows { get; }
     }
 
     /// <summary>
     /// Rows q &lt; nq of w.QT (zero beyond nq) attend to keys [0, visible[q]) of one KV head: keys transposed
-    /// (element (d, s) at kT[d * ldk + s]), values (element (s, d) at v[s * ldv + d], readable up to column dv,
+    /// (element (d, s) at kT[d * ldk + s], readable up to column max(visible) rounded up to 32), values (element (s, d) at v[s * ldv + d], readable up to column dv,
     /// a multiple of the tier's NR). Writes D values of row q to yRows[q].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -62,7 +70,7 @@ internal static unsafe class AttentionCore
         where TK : struct, IGemmKernels
     {
         int mr = TK.MR, nr = TK.NR, lanes = Vector<float>.Count;
-        int kend = 0, minVisible = int.MaxValue;
+        int qEnd = (nq + lanes - 1) / lanes * lanes, kend = 0, minVisible = int.MaxValue;
         for (int q = 0; q < nq; q++) { kend = Math.Max(kend, visible[q]); minVisible = Math.Min(minVisible, visible[q]); }
         float* S = w.S, O = w.O, m = w.M, l = w.L, mNew = w.MNew, alpha = w.Alpha;
         var vScale = new Vector<float>(scale);
@@ -72,12 +80,26 @@ internal static unsafe class AttentionCore
             bool first = s0 == 0;
 
             // scores, transposed: S[s][q]
-            for (int s = 0; s < nk; s += mr)
-                for (int qp = 0; qp < QB; qp += nr)
-                    TK.Micro(Math.Min(mr, nk - s), kT + s0 + s, ldk, w.QT + qp, QB, d, S + s * QB + qp, QB, false);
+            if (nq <= SmallQ && nq <= mr)
+            {
+                // queries as rows, keys as lanes (reads whole NR-key panels: the key layout is padded), then transpose
+                float* sr = w.SRows;
+                for (int j = 0; j < nk; j += nr) TK.Micro(nq, w.QT, QB, kT + s0 + j, ldk, d, sr + j, KB, false);
+                for (int s = 0; s < nk; s++)
+                {
+                    for (int q = 0; q < nq; q++) S[s * QB + q] = sr[q * KB + s];
+                    for (int q = nq; q < qEnd; q++) S[s * QB + q] = 0f;
+                }
+            }
+            else
+            {
+                for (int s = 0; s < nk; s += mr)
+                    for (int qp = 0; qp < QB; qp += nr)
+                        TK.Micro(Math.Min(mr, nk - s), kT + s0 + s, ldk, w.QT + qp, QB, d, S + s * QB + qp, QB, false);
+            }
             if (scale != 1f)
                 for (int s = 0; s < nk; s++)
-                    for (int q = 0; q < QB; q += lanes)
+                    for (int q = 0; q < qEnd; q += lanes)
                         St(Ld(S + s * QB + q, lanes) * vScale, S + s * QB + q, lanes);
             if (s0 + nk > minVisible)
                 for (int s = Math.Max(0, minVisible - s0); s < nk; s++)
@@ -85,7 +107,7 @@ internal static unsafe class AttentionCore
                         if (s0 + s >= visible[q]) S[s * QB + q] = float.NegativeInfinity;
 
             // online softmax over the key block, per query lane
-            for (int q = 0; q < QB; q += lanes)
+            for (int q = 0; q < qEnd; q += lanes)
             {
                 var mx = first ? new Vector<float>(float.NegativeInfinity) : Ld(m + q, lanes);
                 for (int s = 0; s < nk; s++) mx = Vector.Max(mx, Ld(S + s * QB + q, lanes));

@@ -154,9 +154,12 @@ internal static unsafe class AttentionDriver
         Workers.Run(threads, N * heads, (i0, i1) =>
         {
             long workFloats = AttentionCore.Work.Floats(D, DV);
-            using var mem = Scratch.Rent(workFloats + (long)D * T + (long)T * DV);
+            int tPad = (T + 31) / 32 * 32;
+            using var mem = Scratch.Rent(workFloats + (long)D * tPad + (long)T * DV);
             var work = new AttentionCore.Work(mem.Pointer, D, DV);
-            float* kT = mem.Pointer + workFloats, vv = kT + (nint)D * T;
+            float* kT = mem.Pointer + workFloats, vv = kT + (nint)D * tPad;
+            for (int dd = 0; dd < D; dd++)
+                for (int s = T; s < tPad; s++) kT[(nint)dd * tPad + s] = 0f;
             int* visible = stackalloc int[QB];
             float** yRows = stackalloc float*[QB];
             for (int q = 0; q < QB; q++) visible[q] = T;
@@ -168,7 +171,7 @@ internal static unsafe class AttentionDriver
                 for (int s = 0; s < T; s++)
                 {
                     float* ks = kb + (nint)s * C, vs = vb + (nint)s * C, vd = vv + (nint)s * DV;
-                    for (int dd = 0; dd < D; dd++) kT[(nint)dd * T + s] = ks[dd];
+                    for (int dd = 0; dd < D; dd++) kT[(nint)dd * tPad + s] = ks[dd];
                     for (int dd = 0; dd < D; dd++) vd[dd] = vs[dd];
                     for (int dd = D; dd < DV; dd++) vd[dd] = 0f;
                 }
@@ -181,7 +184,7 @@ internal static unsafe class AttentionDriver
                         for (int dd = 0; dd < D; dd++) work.QT[(nint)dd * QB + r] = r < nq ? src[dd] * scale : 0f;
                         if (r < nq) yRows[r] = yb + (nint)(t0 + r) * C;
                     }
-                    AttentionCore.Block<TK>(work, nq, visible, kT, T, vv, DV, D, DV, 1f, yRows);
+                    AttentionCore.Block<TK>(work, nq, visible, kT, tPad, vv, DV, D, DV, 1f, yRows);
                 }
             }
         });

@@ -43,7 +43,7 @@ internal readonly unsafe struct WeightView
 internal static unsafe class GemmDriver
 {
     /// <summary>Block of K per packed weight panel.</summary>
-    public const int KC = 256;
+    public static readonly int KC = int.Parse(Environment.GetEnvironmentVariable("IXC_KC") ?? "256");
 
     /// <summary>Row count up to which the dot-product path is used.</summary>
     public const int DotMaxRows = 6;
@@ -121,7 +121,7 @@ internal static unsafe class GemmDriver
             for (int jp = j0; jp < j1; jp++)
             {
                 int n0 = jp * nr, nn = Math.Min(nr, n - n0);
-                GemmPack.PackB(w.DType, w.At(n0, pc), w.Stride, nn, kc, bp, nr);
+                if (!FastPack.TryPackB(w.DType, w.At(n0, pc), w.Stride, nn, kc, bp, nr)) GemmPack.PackB(w.DType, w.At(n0, pc), w.Stride, nn, kc, bp, nr);
                 for (int p = 0; p < panelsM; p++)
                 {
                     int rows = Math.Min(mr, mcb - p * mr);

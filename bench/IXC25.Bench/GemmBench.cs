@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+using IXC25.Backends.Cpu;
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Bench;
+
+/// <summary>
+/// GEMM micro-benchmarks of CpuOps.Linear (y = x W^T) on InternLM2-7B shapes: prefill (512 rows) and decode
+/// (1 row) against weights in native memory. --shapes T:IN:OUT,... (default: the layer's shapes at 512 and 1 rows),
+/// --dtypes bf16,f32,f16 (default bf16,f32), --threads N (0: all), --runs 7. Reports GFLOP/s and weight GB/s.
+/// </summary>
+internal static unsafe class GemmBench
+{
+    public static void Run(BenchArgs a)
+    {
+        string shapes = a.Get("shapes", "512:4096:6144,512:4096:4096,512:4096:14336,512:14336:4096,1:4096:6144,1:4096:14336,1:14336:4096");
+        string[] dtypes = a.Get("dtypes", "bf16,f32").Split(',');
+        int runs = a.GetInt("runs", 7);
+        var ops = new CpuOps(a.GetInt("threads", 0));
+        foreach (var dt in dtypes)
+            foreach (var s in shapes.Split(','))
+            {
+                var p = s.Split(':').Select(int.Parse).ToArray();
+                int T = p[0], IN = p[1], OUT = p[2];
+                var dtype = dt switch { "bf16" => DType.BF16, "f16" => DType.F16, "f32" => DType.F32, _ => throw new ArgumentException($"dtype {dt}") };
+                long bytes = (long)OUT * IN * dtype.Size();
+                byte* w = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+                try
+                {
+                    uint st = 12345;
+                    for (long i = 0; i < (long)OUT * IN; i++)
+                    {
+                        st ^= st << 13; st ^= st >> 17; st ^= st << 5;
+                        float v = ((st >> 8) * (1f / (1 << 24)) * 2 - 1) / MathF.Sqrt(IN);
+                        if (dtype == DType.BF16) ((ushort*)w)[i] = BFloat16.FromSingle(v);
+                        else if (dtype == DType.F16) ((Half*)w)[i] = (Half)v;
+                        else ((float*)w)[i] = v;
+                    }
+                    var weight = new NamedTensor("w", dtype, [OUT, IN], new PointerBuffer(w, bytes, null));
+                    var x = new float[T * IN];
+                    for (int i = 0; i < x.Length; i++) x[i] = (i % 13) * 0.1f - 0.6f;
+                    var y = new float[T * OUT];
+                    BenchHost.Measure($"gemm-{dt}-{T}x{IN}x{OUT}", () => ops.Linear(x, T, weight, null, y), runs: runs, warmup: 2,
+                        perSecond: new Dictionary<string, double> { ["flop"] = 2.0 * T * IN * OUT, ["weight_byte"] = bytes });
+                }
+                finally { NativeMemory.AlignedFree(w); }
+            }
+    }
+}
