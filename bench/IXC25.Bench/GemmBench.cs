@@ -40,8 +40,23 @@ internal static unsafe class GemmBench
                     var x = new float[T * IN];
                     for (int i = 0; i < x.Length; i++) x[i] = (i % 13) * 0.1f - 0.6f;
                     var y = new float[T * OUT];
-                    BenchHost.Measure($"gemm-{dt}-{T}x{IN}x{OUT}", () => ops.Linear(x, T, weight, null, y), runs: runs, warmup: 2,
-                        perSecond: new Dictionary<string, double> { ["flop"] = 2.0 * T * IN * OUT, ["weight_byte"] = bytes });
+                    var cpu = new List<double>();
+                    var proc = System.Diagnostics.Process.GetCurrentProcess();
+                    BenchHost.Measure($"gemm-{dt}-{T}x{IN}x{OUT}", () =>
+                    {
+                        proc.Refresh();
+                        var c0 = proc.TotalProcessorTime;
+                        ops.Linear(x, T, weight, null, y);
+                        proc.Refresh();
+                        cpu.Add((proc.TotalProcessorTime - c0).TotalSeconds);
+                    }, runs: runs, warmup: 2, perSecond: new Dictionary<string, double> { ["flop"] = 2.0 * T * IN * OUT, ["weight_byte"] = bytes });
+                    // CPU seconds per run (all threads): on a shared machine, a steadier measure of the work than wall time
+                    Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                    {
+                        ["bench"] = $"gemm-{dt}-{T}x{IN}x{OUT}-cpu",
+                        ["min_cpu_s"] = cpu.Skip(2).Min(),
+                        ["median_cpu_s"] = cpu.Skip(2).Order().ElementAt((cpu.Count - 2) / 2),
+                    }));
                 }
                 finally { NativeMemory.AlignedFree(w); }
             }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using IXC25.Backends.Cpu.Gemm;
 
 namespace IXC25.Backends.Cpu.Attention;
@@ -42,20 +43,18 @@ internal static unsafe class AttentionCore
             O = S + (nint)KB * QB;             // [QB][DV]
             M = O + (nint)QB * dv;             // [QB] running max
             L = M + QB;                        // [QB] running sum
-            MNew = L + QB;                     // [QB]
-            Alpha = MNew + QB;                 // [QB]
+            Alpha = L + QB;                    // [QB] rescale factors
             SRows = Alpha + QB;                // [SmallQ][KB]
         }
 
         /// <summary>Floats needed for head dim d and value row length dv.</summary>
-        public static long Floats(int d, int dv) => (long)d * QB + (long)KB * QB + (long)QB * dv + 4 * QB + (long)SmallQ * KB;
+        public static long Floats(int d, int dv) => (long)d * QB + (long)KB * QB + (long)QB * dv + 3 * QB + (long)SmallQ * KB;
 
         public float* QT { get; }
         public float* S { get; }
         public float* O { get; }
         public float* M { get; }
         public float* L { get; }
-        public float* MNew { get; }
         public float* Alpha { get; }
         public float* SRows { get; }
     }
@@ -69,11 +68,10 @@ internal static unsafe class AttentionCore
     public static void Block<TK>(in Work w, int nq, int* visible, float* kT, nint ldk, float* v, nint ldv, int d, int dv, float scale, float** yRows)
         where TK : struct, IGemmKernels
     {
-        int mr = TK.MR, nr = TK.NR, lanes = Vector<float>.Count;
-        int qEnd = (nq + lanes - 1) / lanes * lanes, kend = 0, minVisible = int.MaxValue;
+        int mr = TK.MR, nr = TK.NR, lanes = Vector<float>.Count, softLanes = Vector512.IsHardwareAccelerated ? 16 : lanes;
+        int qEnd = (nq + softLanes - 1) / softLanes * softLanes, kend = 0, minVisible = int.MaxValue;
         for (int q = 0; q < nq; q++) { kend = Math.Max(kend, visible[q]); minVisible = Math.Min(minVisible, visible[q]); }
-        float* S = w.S, O = w.O, m = w.M, l = w.L, mNew = w.MNew, alpha = w.Alpha;
-        var vScale = new Vector<float>(scale);
+        float* S = w.S, O = w.O, m = w.M, l = w.L, alpha = w.Alpha;
         for (int s0 = 0; s0 < kend; s0 += KB)
         {
             int nk = Math.Min(KB, kend - s0);
@@ -97,40 +95,14 @@ internal static unsafe class AttentionCore
                     for (int qp = 0; qp < QB; qp += nr)
                         TK.Micro(Math.Min(mr, nk - s), kT + s0 + s, ldk, w.QT + qp, QB, d, S + s * QB + qp, QB, false);
             }
-            if (scale != 1f)
-                for (int s = 0; s < nk; s++)
-                    for (int q = 0; q < qEnd; q += lanes)
-                        St(Ld(S + s * QB + q, lanes) * vScale, S + s * QB + q, lanes);
             if (s0 + nk > minVisible)
                 for (int s = Math.Max(0, minVisible - s0); s < nk; s++)
                     for (int q = 0; q < nq; q++)
                         if (s0 + s >= visible[q]) S[s * QB + q] = float.NegativeInfinity;
 
-            // online softmax over the key block, per query lane
-            for (int q = 0; q < qEnd; q += lanes)
-            {
-                var mx = first ? new Vector<float>(float.NegativeInfinity) : Ld(m + q, lanes);
-                for (int s = 0; s < nk; s++) mx = Vector.Max(mx, Ld(S + s * QB + q, lanes));
-                St(mx, mNew + q, lanes);
-                var sum = Vector<float>.Zero;
-                for (int s = 0; s < nk; s++)
-                {
-                    var p = Vector.Exp(Ld(S + s * QB + q, lanes) - mx);
-                    St(p, S + s * QB + q, lanes);
-                    sum += p;
-                }
-                if (first)
-                {
-                    St(sum, l + q, lanes);
-                }
-                else
-                {
-                    var a = Vector.Exp(Ld(m + q, lanes) - mx);
-                    St(a, alpha + q, lanes);
-                    St(Ld(l + q, lanes) * a + sum, l + q, lanes);
-                }
-                St(mx, m + q, lanes);
-            }
+            // online softmax over the key block, per query lane (scores scaled on the fly)
+            if (Vector512.IsHardwareAccelerated) Softmax512(S, nk, qEnd, first, scale, m, l, alpha);
+            else SoftmaxVector(S, nk, qEnd, first, scale, m, l, alpha);
             if (!first)
                 for (int q = 0; q < nq; q++)
                 {
@@ -151,6 +123,64 @@ internal static unsafe class AttentionCore
             float lq = l[q];
             float* row = O + (nint)q * dv, y = yRows[q];
             for (int j = 0; j < d; j++) y[j] = row[j] / lq;
+        }
+    }
+
+    /// <summary>
+    /// For each query lane q &lt; qEnd over the key rows s &lt; nk of the score tile (x = S * scale): m_new = max(m, max_s x),
+    /// P = exp(x - m_new) written back to S, l = l * alpha + sum_s P with alpha = exp(m - m_new) (first block: l = sum).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Softmax512(float* S, int nk, int qEnd, bool first, float scale, float* m, float* l, float* alpha)
+    {
+        var vs = Vector512.Create(scale);
+        for (int q = 0; q < qEnd; q += 16)
+        {
+            var mx = first ? Vector512.Create(float.NegativeInfinity) : Vector512.Load(m + q);
+            for (int s = 0; s < nk; s++) mx = Vector512.Max(mx, Vector512.Load(S + s * QB + q) * vs);
+            var sum = Vector512<float>.Zero;
+            for (int s = 0; s < nk; s++)
+            {
+                var p = Vector512.Exp(Vector512.Load(S + s * QB + q) * vs - mx);
+                p.Store(S + s * QB + q);
+                sum += p;
+            }
+            if (first) sum.Store(l + q);
+            else
+            {
+                var a = Vector512.Exp(Vector512.Load(m + q) - mx);
+                a.Store(alpha + q);
+                (Vector512.Load(l + q) * a + sum).Store(l + q);
+            }
+            mx.Store(m + q);
+        }
+    }
+
+    /// <summary><see cref="Softmax512"/> with <see cref="Vector{T}"/> lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SoftmaxVector(float* S, int nk, int qEnd, bool first, float scale, float* m, float* l, float* alpha)
+    {
+        int lanes = Vector<float>.Count;
+        var vs = new Vector<float>(scale);
+        for (int q = 0; q < qEnd; q += lanes)
+        {
+            var mx = first ? new Vector<float>(float.NegativeInfinity) : Vector.Load(m + q);
+            for (int s = 0; s < nk; s++) mx = Vector.Max(mx, Vector.Load(S + s * QB + q) * vs);
+            var sum = Vector<float>.Zero;
+            for (int s = 0; s < nk; s++)
+            {
+                var p = Vector.Exp(Vector.Load(S + s * QB + q) * vs - mx);
+                p.Store(S + s * QB + q);
+                sum += p;
+            }
+            if (first) sum.Store(l + q);
+            else
+            {
+                var a = Vector.Exp(Vector.Load(m + q) - mx);
+                a.Store(alpha + q);
+                (Vector.Load(l + q) * a + sum).Store(l + q);
+            }
+            mx.Store(m + q);
         }
     }
 

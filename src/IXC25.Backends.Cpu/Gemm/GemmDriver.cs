@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Cpu.Gemm;
@@ -29,7 +30,7 @@ internal readonly unsafe struct WeightView
 /// Loop drivers of y = x W^T (+ b) over the generated kernels of the best ISA tier (<see cref="IGemmKernels"/>).
 /// <list type="bullet">
 /// <item>Many rows (prefill): BLIS-style blocking. x is packed once per block of up to ~576 rows into
-/// [rows / MR][K][MR] panels (native scratch); for each block of KC = 256 elements of K and each NR-column
+/// [rows / MR][K][MR] panels (native scratch); for each block of KC = 384 elements of K and each NR-column
 /// panel of W, the panel is widened and transposed into a KC x NR float32 buffer on the worker's stack
 /// (L1-resident) and swept over all row panels by the MR x NR microkernel.</item>
 /// <item>Few rows (decode, up to <see cref="DotMaxRows"/>): dot-product kernels that stream W once, reading
@@ -43,7 +44,7 @@ internal readonly unsafe struct WeightView
 internal static unsafe class GemmDriver
 {
     /// <summary>Block of K per packed weight panel.</summary>
-    public static readonly int KC = int.Parse(Environment.GetEnvironmentVariable("IXC_KC") ?? "256");
+    public const int KC = 384;
 
     /// <summary>Row count up to which the dot-product path is used.</summary>
     public const int DotMaxRows = 6;
@@ -122,11 +123,27 @@ internal static unsafe class GemmDriver
             {
                 int n0 = jp * nr, nn = Math.Min(nr, n - n0);
                 if (!FastPack.TryPackB(w.DType, w.At(n0, pc), w.Stride, nn, kc, bp, nr)) GemmPack.PackB(w.DType, w.At(n0, pc), w.Stride, nn, kc, bp, nr);
+                // weight rows of the next panel, spread over this panel's sweep (they come from memory)
+                int nextRows = jp + 1 < j1 ? Math.Min(nr, n - n0 - nr) : 0, rowBytes = kc * w.DType.Size();
+                int linesPerRow = (rowBytes + 63) / 64, nextLines = nextRows * linesPerRow, line = 0;
                 for (int p = 0; p < panelsM; p++)
                 {
                     int rows = Math.Min(mr, mcb - p * mr);
                     float* apan = ap + (nint)p * mr * k + (nint)pc * mr;
                     float* cp = c + (nint)p * mr * ldc + n0;
+                    if (Sse.IsSupported)
+                    {
+                        // the output tile of the next sweep step (rows far apart: not caught by the hardware prefetcher)
+                        if (p + 1 < panelsM)
+                        {
+                            float* cn = cp + (nint)mr * ldc;
+                            int nextTileRows = Math.Min(mr, mcb - (p + 1) * mr);
+                            for (int i = 0; i < nextTileRows; i++)
+                                for (int j = 0; j < nn; j += 16) Sse.Prefetch0(cn + i * ldc + j);
+                        }
+                        for (int stop = (int)((long)nextLines * (p + 1) / panelsM); line < stop; line++)
+                            Sse.Prefetch1((byte*)w.At(n0 + nr + line / linesPerRow, pc) + (line % linesPerRow) * 64);
+                    }
                     if (nn == nr)
                     {
                         TK.Micro(rows, apan, mr, bp, nr, kc, cp, ldc, accumulate);
