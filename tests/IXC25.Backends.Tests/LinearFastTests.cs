@@ -49,6 +49,8 @@ public class LinearFastTests
     [InlineData(6, 257, 70)]     // largest dot-path row count
     [InlineData(7, 64, 1)]       // smallest blocked row count, one output column
     [InlineData(1, 2, 300)]      // K shorter than a vector
+    [InlineData(20, 14336, 40)]  // the model's longest K (w2), blocked path
+    [InlineData(2, 14336, 40)]   // the same on the dot path
     public void LargerShapesMatchTheReference(int T, int IN, int OUT)
     {
         var ops = new CpuOps(2);

@@ -12,8 +12,8 @@ namespace IXC25.Generators.Emit;
 /// <list type="bullet">
 /// <item><c>Micro</c>: the outer-product microkernel C[mr, NR] (+)= sum_k A[k, 0..mr) x B[k, 0..NR) over
 /// float32 panels with arbitrary row strides, fully unrolled for every mr in 1..MR (accumulators stay in
-/// registers). Every output element is one fused multiply-add chain in k order, so the result does not
-/// depend on how the driver blocks or threads the loops.</item>
+/// registers). Every output element gets one fused multiply-add chain in k order starting from zero, added
+/// to C at the end when accumulating (so a long K summed in blocks is as accurate as a pairwise split).</item>
 /// <item><c>Dot</c>: the dot-product kernels for few rows (decode): tr rows of x against rw rows of a
 /// weight stored as one of the spec's widen dtypes, widened in registers (bf16: shift; f16: exact bit
 /// conversion; f32: none). Per output: lane-wise fused chains over blocks of BK = 2W elements, a fixed
@@ -99,7 +99,7 @@ internal static class GemmEmitter
         }
 
         // microkernel dispatcher
-        w.Doc("C[mr, NR] (row stride ldc) = (accumulate ? C : 0) + sum over k < kc of A[k * lda + i] * B[k * ldb + j].");
+        w.Doc("C[mr, NR] (row stride ldc) = (accumulate ? C + s : s) with s = sum over k < kc of A[k * lda + i] * B[k * ldb + j], one chain from zero.");
         w.Line(Hot);
         w.Open("public static void Micro(int mr, float* a, nint lda, float* b, nint ldb, int kc, float* c, nint ldc, bool accumulate)");
         w.Open("switch (mr)");
@@ -149,15 +149,7 @@ internal static class GemmEmitter
         var names = new List<string>();
         for (int i = 0; i < m; i++)
             for (int j = 0; j < t.NV; j++) names.Add($"c{i}_{j}");
-        w.Line($"{vf} {string.Join(", ", names)};");
-        w.Open("if (accumulate)");
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < t.NV; j++)
-                w.Line($"c{i}_{j} = {Load(t, Row(i, "c", "ldc", j * t.W))};");
-        w.Close();
-        w.Open("else");
-        foreach (var n in names) w.Line($"{n} = {(t.Vec is null ? "0f" : "default")};");
-        w.Close();
+        w.Line($"{vf} {string.Join(", ", names.Select(n => n + (t.Vec is null ? " = 0f" : " = default")))};");
         w.Open("for (int k = 0; k < kc; k++)");
         for (int j = 0; j < t.NV; j++) w.Line($"{vf} b{j} = {Load(t, j == 0 ? "b" : $"b + {j * t.W}")};");
         for (int i = 0; i < m; i++)
@@ -170,9 +162,16 @@ internal static class GemmEmitter
         w.Line("a += lda;");
         w.Line("b += ldb;");
         w.Close();
+        w.Open("if (accumulate)");
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < t.NV; j++)
+                w.Line(t.Vec is null ? $"*({Row(i, "c", "ldc", j)}) += c{i}_{j};" : $"{t.Vec}.Store({Load(t, Row(i, "c", "ldc", j * t.W))} + c{i}_{j}, {Row(i, "c", "ldc", j * t.W)});");
+        w.Close();
+        w.Open("else");
         for (int i = 0; i < m; i++)
             for (int j = 0; j < t.NV; j++)
                 w.Line(t.Vec is null ? $"*({Row(i, "c", "ldc", j)}) = c{i}_{j};" : $"{t.Vec}.Store(c{i}_{j}, {Row(i, "c", "ldc", j * t.W)});");
+        w.Close();
         w.Close();
         w.Line();
     }

@@ -32,13 +32,15 @@ internal readonly unsafe struct WeightView
 /// <item>Many rows (prefill): BLIS-style blocking. x is packed once per block of up to ~576 rows into
 /// [rows / MR][K][MR] panels (native scratch); for each block of KC = 384 elements of K and each NR-column
 /// panel of W, the panel is widened and transposed into a KC x NR float32 buffer on the worker's stack
-/// (L1-resident) and swept over all row panels by the MR x NR microkernel.</item>
+/// (about L1-sized) and swept over all row panels by the MR x NR microkernel. The weight rows of the next
+/// panel and the output tile of the next step are prefetched.</item>
 /// <item>Few rows (decode, up to <see cref="DotMaxRows"/>): dot-product kernels that stream W once, reading
 /// bf16/f16 directly and widening in registers, several weight rows per pass.</item>
 /// </list>
 /// Threads split output columns (weight rows) only. Every output element is computed by one fixed sequence
-/// of operations whatever the split: in the blocked path one fused multiply-add chain in k order starting
-/// from the bias (or zero); in the dot path lane-wise chains, a fixed horizontal sum, the tail, then the bias.
+/// of operations whatever the split: in the blocked path, for each block of KC in order, one fused multiply-add
+/// chain from zero added to the output, which starts as the bias (or the first block's sum); in the dot path
+/// lane-wise chains, a fixed horizontal sum, the tail, then the bias.
 /// Results are therefore bit-identical for every thread count. Which path runs depends on the row count only.
 /// </summary>
 internal static unsafe class GemmDriver

@@ -25,8 +25,9 @@ internal unsafe interface IGemmKernels
     static abstract int BK { get; }
 
     /// <summary>
-    /// C[i, j] = (accumulate ? C[i, j] : 0) + sum over k &lt; kc of A[k * lda + i] * B[k * ldb + j] for i &lt; mr, j &lt; NR:
-    /// one fused multiply-add chain per element in k order (multiply then add on tiers without FMA).
+    /// C[i, j] = (accumulate ? C[i, j] + s : s) with s = sum over k &lt; kc of A[k * lda + i] * B[k * ldb + j] for
+    /// i &lt; mr, j &lt; NR: s is one fused multiply-add chain from zero in k order (multiply then add on tiers
+    /// without FMA), added to C once at the end.
     /// </summary>
     static abstract void Micro(int mr, float* a, nint lda, float* b, nint ldb, int kc, float* c, nint ldc, bool accumulate);
 
