@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu.Attention;
+using IXC25.Backends.Cpu.Gemm;
 using IXC25.Runtime;
 
 namespace IXC25.Backends.Cpu;
@@ -20,7 +21,7 @@ public sealed partial class CpuOps
         Check(vPast.Length == (long)HKV * TP * D, "attention", $"'v_past' has {vPast.Length} elements, expected {(long)HKV * TP * D}");
         Check(kNew.Length == (long)HKV * T * D && vNew.Length == (long)HKV * T * D, "attention", $"'k_new'/'v_new' have {kNew.Length}/{vNew.Length} elements, expected {(long)HKV * T * D}");
         NewKeysValues(qkv, T, H, HKV, D, cos, sin, kNew, vNew);
-        using var cache = new KvCache(HKV, D, TP + T);
+        using var cache = KvCache.Temporary(HKV, D, TP + T);
         cache.Append(kPast, vPast, TP);
         cache.Append(kNew, vNew, T);
         Attend(qkv, T, H, HKV, D, cos, sin, cache, y);
@@ -31,14 +32,18 @@ public sealed partial class CpuOps
     /// keys, appends keys and values to <paramref name="cache"/> (which then holds TP + T tokens), and runs causal
     /// attention of the new tokens (positions TP .. TP + T - 1) against the whole cache.
     /// </summary>
-    public void Attention(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvCache cache, Span<float> y)
+    public unsafe void Attention(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvCache cache, Span<float> y)
     {
         CheckAttention(qkv, T, H, HKV, D, cos, sin, y);
         Check(cache.KvHeads == HKV && cache.HeadDim == D, "attention", $"kv cache has {cache.KvHeads} heads of {cache.HeadDim}, expected {HKV} of {D}");
-        var kNew = new float[HKV * T * D];
-        var vNew = new float[HKV * T * D];
-        NewKeysValues(qkv, T, H, HKV, D, cos, sin, kNew, vNew);
-        cache.Append(kNew, vNew, T);
+        int n = HKV * T * D;
+        using (var kv = Scratch.Rent(2L * n))
+        {
+            var kNew = new Span<float>(kv.Pointer, n);
+            var vNew = new Span<float>(kv.Pointer + n, n);
+            NewKeysValues(qkv, T, H, HKV, D, cos, sin, kNew, vNew);
+            cache.Append(kNew, vNew, T);
+        }
         Attend(qkv, T, H, HKV, D, cos, sin, cache, y);
     }
 
@@ -65,7 +70,7 @@ public sealed partial class CpuOps
         Check(q.Length == (long)H * TQ * D && k.Length == (long)HKV * TK * D && v.Length == (long)HKV * TK * D && y.Length == (long)TQ * H * D,
             "sdpa", "tensor sizes do not match [H, TQ, D], [HKV, TK, D], [TQ, H D]");
         if (TQ == 0) return;
-        using var cache = new KvCache(HKV, D, TK);
+        using var cache = KvCache.Temporary(HKV, D, TK);
         cache.Append(k, v, TK);
         fixed (float* qp = q, yp = y)
             AttentionDriver.Gqa(new PlainQueries(qp, H, TQ, D, scaleQ ? scale : 1f, yp), H, HKV, TQ, D, cache, causal, scaleQ ? 1f : scale, Threads);

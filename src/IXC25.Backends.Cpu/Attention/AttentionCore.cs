@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using IXC25.Backends.Cpu.Gemm;
 
 namespace IXC25.Backends.Cpu.Attention;
@@ -24,8 +25,11 @@ internal static unsafe class AttentionCore
     /// <summary>Query rows per block: the lanes of the score tile.</summary>
     public const int QB = 32;
 
-    /// <summary>Keys per block.</summary>
+    /// <summary>Keys per block (a multiple of the key panel).</summary>
     public const int KB = 256;
+
+    /// <summary>Keys per transposed key panel (<see cref="KvCache.KeyPanel"/>).</summary>
+    public const int KeyPanel = KvCache.KeyPanel;
 
     /// <summary>
     /// Up to this many query rows (decode: the G heads of a group), scores are computed with queries as microkernel
@@ -60,12 +64,13 @@ internal static unsafe class AttentionCore
     }
 
     /// <summary>
-    /// Rows q &lt; nq of w.QT (zero beyond nq) attend to keys [0, visible[q]) of one KV head: keys transposed
-    /// (element (d, s) at kT[d * ldk + s], readable up to column max(visible) rounded up to 32), values (element (s, d) at v[s * ldv + d], readable up to column dv,
-    /// a multiple of the tier's NR). Writes D values of row q to yRows[q].
+    /// Rows q &lt; nq of w.QT (zero beyond nq) attend to keys [0, visible[q]) of one KV head: keys in transposed
+    /// panels of 32 (element (s, d) at keys[(s / 32) * ldp + d * 32 + s % 32], whole panels readable), values
+    /// (element (s, d) at v[s * ldv + d], readable up to column dv, a multiple of the tier's NR). Writes D values
+    /// of row q to yRows[q].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Block<TK>(in Work w, int nq, int* visible, float* kT, nint ldk, float* v, nint ldv, int d, int dv, float scale, float** yRows)
+    public static void Block<TK>(in Work w, int nq, int* visible, float* keys, nint ldp, float* v, nint ldv, int d, int dv, float scale, float** yRows)
         where TK : struct, IGemmKernels
     {
         int mr = TK.MR, nr = TK.NR, lanes = Vector<float>.Count, softLanes = Vector512.IsHardwareAccelerated ? 16 : lanes;
@@ -77,32 +82,50 @@ internal static unsafe class AttentionCore
             int nk = Math.Min(KB, kend - s0);
             bool first = s0 == 0;
 
-            // scores, transposed: S[s][q]
+            // scores; key block s0 starts on a panel boundary (KB is a multiple of 32)
+            float* panels = keys + (nint)(s0 / KeyPanel) * ldp;
             if (nq <= SmallQ && nq <= mr)
             {
-                // queries as rows, keys as lanes (reads whole NR-key panels: the key layout is padded), then transpose
+                // few rows (decode): queries as rows, keys as lanes (whole panels: the cache is padded to them);
+                // softmax along each row, probabilities written transposed into S[s][q]
                 float* sr = w.SRows;
-                for (int j = 0; j < nk; j += nr) TK.Micro(nq, w.QT, QB, kT + s0 + j, ldk, d, sr + j, KB, false);
-                for (int s = 0; s < nk; s++)
+                int nextKeys = Math.Min(KB, kend - s0 - nk);
+                for (int j = 0; j < nk; j += nr)
                 {
-                    for (int q = 0; q < nq; q++) S[s * QB + q] = sr[q * KB + s];
-                    for (int q = nq; q < qEnd; q++) S[s * QB + q] = 0f;
+                    if (Sse.IsSupported && j % KeyPanel == 0 && j < nextKeys)
+                    {
+                        // decode streams the cache: prefetch the matching panel and value rows of the next key block
+                        byte* kn = (byte*)(panels + (nint)((KB + j) / KeyPanel) * ldp);
+                        for (int b = 0; b < KeyPanel * d * sizeof(float); b += 64) Sse.Prefetch1(kn + b);
+                        int rows = Math.Min(KeyPanel, nextKeys - j);
+                        byte* vn = (byte*)(v + (nint)(s0 + KB + j) * ldv);
+                        for (int b = 0; b < rows * (int)ldv * sizeof(float); b += 64) Sse.Prefetch1(vn + b);
+                    }
+                    TK.Micro(nq, w.QT, QB, panels + (nint)(j / KeyPanel) * ldp + j % KeyPanel, KeyPanel, d, sr + j, KB, false);
                 }
+                for (int q = 0; q < nq; q++)
+                    SoftmaxRow(sr + q * KB, nk, Math.Clamp(visible[q] - s0, 0, nk), first, scale, m + q, l + q, alpha + q, S + q);
             }
             else
             {
-                for (int s = 0; s < nk; s += mr)
-                    for (int qp = 0; qp < QB; qp += nr)
-                        TK.Micro(Math.Min(mr, nk - s), kT + s0 + s, ldk, w.QT + qp, QB, d, S + s * QB + qp, QB, false);
-            }
-            if (s0 + nk > minVisible)
-                for (int s = Math.Max(0, minVisible - s0); s < nk; s++)
-                    for (int q = 0; q < nq; q++)
-                        if (s0 + s >= visible[q]) S[s * QB + q] = float.NegativeInfinity;
+                // keys as rows (tiles of up to MR keys inside each panel), queries as lanes: S[s][q]
+                for (int p0 = 0; p0 < nk; p0 += KeyPanel)
+                {
+                    float* panel = panels + (nint)(p0 / KeyPanel) * ldp;
+                    int inPanel = Math.Min(KeyPanel, nk - p0);
+                    for (int i0 = 0; i0 < inPanel; i0 += mr)
+                        for (int qp = 0; qp < qEnd; qp += nr)
+                            TK.Micro(Math.Min(mr, inPanel - i0), panel + i0, KeyPanel, w.QT + qp, QB, d, S + (p0 + i0) * QB + qp, QB, false);
+                }
+                if (s0 + nk > minVisible)
+                    for (int s = Math.Max(0, minVisible - s0); s < nk; s++)
+                        for (int q = 0; q < nq; q++)
+                            if (s0 + s >= visible[q]) S[s * QB + q] = float.NegativeInfinity;
 
-            // online softmax over the key block, per query lane (scores scaled on the fly)
-            if (Vector512.IsHardwareAccelerated) Softmax512(S, nk, qEnd, first, scale, m, l, alpha);
-            else SoftmaxVector(S, nk, qEnd, first, scale, m, l, alpha);
+                // online softmax over the key block, per query lane (scores scaled on the fly)
+                if (Vector512.IsHardwareAccelerated) Softmax512(S, nk, qEnd, first, scale, m, l, alpha);
+                else SoftmaxVector(S, nk, qEnd, first, scale, m, l, alpha);
+            }
             if (!first)
                 for (int q = 0; q < nq; q++)
                 {
@@ -122,8 +145,60 @@ internal static unsafe class AttentionCore
         {
             float lq = l[q];
             float* row = O + (nint)q * dv, y = yRows[q];
-            for (int j = 0; j < d; j++) y[j] = row[j] / lq;
+            int j = 0;
+            if (Vector.IsHardwareAccelerated)
+                for (var vl = new Vector<float>(lq); j + lanes <= d; j += lanes) (Vector.Load(row + j) / vl).Store(y + j);
+            for (; j < d; j++) y[j] = row[j] / lq;
         }
+    }
+
+    /// <summary>
+    /// Online softmax of one query row of scores x[0, n) (x * scale; entries from <paramref name="valid"/> on are masked):
+    /// updates the running max *m and sum *l (first block: from scratch), sets *alpha = exp(m_old - m_new), and writes
+    /// the probabilities to p[s * QB] (zero for masked keys). Max and sum run over vector lanes, then across lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SoftmaxRow(float* x, int n, int valid, bool first, float scale, float* m, float* l, float* alpha, float* p)
+    {
+        int lanes = Vector<float>.Count, s = 0;
+        var vs = new Vector<float>(scale);
+        float mx = first ? float.NegativeInfinity : *m;
+        if (Vector.IsHardwareAccelerated && valid >= lanes)
+        {
+            var vm = new Vector<float>(mx);
+            for (; s + lanes <= valid; s += lanes) vm = Vector.Max(vm, Vector.Load(x + s) * vs);
+            for (int i = 0; i < lanes; i++) mx = MathF.Max(mx, vm[i]);
+        }
+        for (; s < valid; s++) mx = MathF.Max(mx, x[s] * scale);
+        float sum = 0f;
+        s = 0;
+        if (Vector.IsHardwareAccelerated && valid >= lanes)
+        {
+            var vmx = new Vector<float>(mx);
+            var acc = Vector<float>.Zero;
+            for (; s + lanes <= valid; s += lanes)
+            {
+                var e = Vector.Exp(Vector.Load(x + s) * vs - vmx);
+                acc += e;
+                for (int i = 0; i < lanes; i++) p[(s + i) * QB] = e[i];
+            }
+            sum = Vector.Sum(acc);
+        }
+        for (; s < valid; s++)
+        {
+            float e = MathF.Exp(x[s] * scale - mx);
+            sum += e;
+            p[s * QB] = e;
+        }
+        for (; s < n; s++) p[s * QB] = 0f;
+        if (first) *l = sum;
+        else
+        {
+            float a = MathF.Exp(*m - mx);
+            *alpha = a;
+            *l = *l * a + sum;
+        }
+        *m = mx;
     }
 
     /// <summary>

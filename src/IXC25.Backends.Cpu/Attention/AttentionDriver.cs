@@ -128,7 +128,7 @@ internal static unsafe class AttentionDriver
                 }
                 for (int dd = 0; dd < D; dd++)
                     for (int q = nq; q < QB; q++) work.QT[(nint)dd * QB + q] = 0f;
-                AttentionCore.Block<TK>(work, nq, visible, cache.KeysT(g), cache.Capacity, cache.Values(g), DV, D, DV, scale, yRows);
+                AttentionCore.Block<TK>(work, nq, visible, cache.Keys(g), cache.KeyPanelStride, cache.Values(g), DV, D, DV, scale, yRows);
             }
         });
     }
@@ -154,12 +154,13 @@ internal static unsafe class AttentionDriver
         Workers.Run(threads, N * heads, (i0, i1) =>
         {
             long workFloats = AttentionCore.Work.Floats(D, DV);
-            int tPad = (T + 31) / 32 * 32;
+            const int KP = KvCache.KeyPanel;
+            int tPad = (T + KP - 1) / KP * KP;
             using var mem = Scratch.Rent(workFloats + (long)D * tPad + (long)T * DV);
             var work = new AttentionCore.Work(mem.Pointer, D, DV);
-            float* kT = mem.Pointer + workFloats, vv = kT + (nint)D * tPad;
-            for (int dd = 0; dd < D; dd++)
-                for (int s = T; s < tPad; s++) kT[(nint)dd * tPad + s] = 0f;
+            float* kp = mem.Pointer + workFloats, vv = kp + (nint)D * tPad;
+            for (int s = T; s < tPad; s++)
+                for (int dd = 0; dd < D; dd++) kp[(nint)(s / KP) * KP * D + dd * KP + s % KP] = 0f;
             int* visible = stackalloc int[QB];
             float** yRows = stackalloc float*[QB];
             for (int q = 0; q < QB; q++) visible[q] = T;
@@ -171,7 +172,7 @@ internal static unsafe class AttentionDriver
                 for (int s = 0; s < T; s++)
                 {
                     float* ks = kb + (nint)s * C, vs = vb + (nint)s * C, vd = vv + (nint)s * DV;
-                    for (int dd = 0; dd < D; dd++) kT[(nint)dd * tPad + s] = ks[dd];
+                    for (int dd = 0; dd < D; dd++) kp[(nint)(s / KP) * KP * D + dd * KP + s % KP] = ks[dd];
                     for (int dd = 0; dd < D; dd++) vd[dd] = vs[dd];
                     for (int dd = D; dd < DV; dd++) vd[dd] = 0f;
                 }
@@ -184,7 +185,7 @@ internal static unsafe class AttentionDriver
                         for (int dd = 0; dd < D; dd++) work.QT[(nint)dd * QB + r] = r < nq ? src[dd] * scale : 0f;
                         if (r < nq) yRows[r] = yb + (nint)(t0 + r) * C;
                     }
-                    AttentionCore.Block<TK>(work, nq, visible, kT, tPad, vv, DV, D, DV, 1f, yRows);
+                    AttentionCore.Block<TK>(work, nq, visible, kp, KP * D, vv, DV, D, DV, 1f, yRows);
                 }
             }
         });

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using IXC25.Backends.Cpu.Gemm;
 using IXC25.Runtime;
 
 namespace IXC25.Backends.Cpu.Attention;
@@ -7,26 +8,45 @@ namespace IXC25.Backends.Cpu.Attention;
 /// The key/value cache of one attention layer, in native memory, laid out for the attention kernels
 /// (<see cref="CpuOps.Attention(ReadOnlySpan{float}, int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, KvCache, Span{float})"/>):
 /// <list type="bullet">
-/// <item>keys transposed per KV head: [HKV][D][Capacity] (token s is column s), so that scores for a
-/// block of keys are one microkernel sweep and appending a token writes one column;</item>
-/// <item>values per KV head: [HKV][Capacity][DV] with DV = D rounded up to 32 (padding columns are zero),
-/// so that the probability-times-value product reads whole microkernel panels.</item>
+/// <item>keys per KV head in panels of <see cref="KeyPanel"/> = 32 tokens, each panel transposed: [HKV][Capacity / 32][D][32]
+/// (element (s, d) at panel s / 32, [d * 32 + s % 32]). A panel is 32 keys x D contiguous: scores for 32 keys are one
+/// microkernel call reading one contiguous block (decode streams the cache), and appending a token writes one
+/// column of one panel;</item>
+/// <item>values per KV head: [HKV][Capacity][DV] with DV = D rounded up to 32, so that the probability-times-value
+/// product reads whole microkernel panels.</item>
 /// </list>
 /// <see cref="Capacity"/> is preallocated and grows by doubling (rounded to 64 tokens), copying the
-/// stored tokens once; appending a token otherwise costs O(HKV * D). Holds (HKV * Capacity * (D + DV))
+/// stored tokens once; appending a token otherwise costs O(HKV * D). Holds HKV * Capacity * (D + DV)
 /// float32 values. Not thread-safe: one cache belongs to one sequence.
 /// </summary>
 public sealed unsafe class KvCache : IDisposable
 {
-    private float* _keys;   // [HKV][D][Capacity]
+    /// <summary>Tokens per key panel.</summary>
+    public const int KeyPanel = 32;
+
+    private float* _keys;   // [HKV][Capacity / 32][D][32]
     private float* _values; // [HKV][Capacity][DV]
+    private Scratch.Lease? _keyLease, _valueLease; // pooled storage of a temporary cache
+    private readonly bool _pooled;
     private bool _disposed;
 
     /// <param name="kvHeads">HKV.</param>
     /// <param name="headDim">D.</param>
     /// <param name="capacity">Tokens to preallocate (grows on demand).</param>
-    public KvCache(int kvHeads, int headDim, int capacity = 0)
+    public KvCache(int kvHeads, int headDim, int capacity = 0) : this(kvHeads, headDim, capacity, pooled: false)
     {
+    }
+
+    /// <summary>
+    /// A temporary cache (one call of the reference-compatible attention, sdpa) whose storage comes from the
+    /// scratch pool and is not cleared: padding columns then hold stale values, which only ever reach discarded
+    /// score lanes and output columns.
+    /// </summary>
+    internal static KvCache Temporary(int kvHeads, int headDim, int capacity) => new(kvHeads, headDim, capacity, pooled: true);
+
+    private KvCache(int kvHeads, int headDim, int capacity, bool pooled)
+    {
+        _pooled = pooled;
         if (kvHeads <= 0 || headDim <= 0) throw new IxcException($"kv cache: kv_heads {kvHeads} and head_dim {headDim} must be positive");
         if (capacity < 0) throw new IxcException($"kv cache: capacity {capacity} must be >= 0");
         KvHeads = kvHeads;
@@ -47,8 +67,11 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>DV: the row length of the value layout (D rounded up to 32).</summary>
     internal int ValueStride { get; }
 
-    /// <summary>Keys of KV head g, transposed: element (d, s) at [d * Capacity + s].</summary>
-    internal float* KeysT(int g) => Live(_keys) + (nint)g * HeadDim * Capacity;
+    /// <summary>Keys of KV head g: element (s, d) at [(s / 32) * <see cref="KeyPanelStride"/> + d * 32 + s % 32].</summary>
+    internal float* Keys(int g) => Live(_keys) + (nint)g * HeadDim * Capacity;
+
+    /// <summary>Floats per key panel (32 D).</summary>
+    internal int KeyPanelStride => KeyPanel * HeadDim;
 
     /// <summary>Values of KV head g: element (s, d) at [s * ValueStride + d].</summary>
     internal float* Values(int g) => Live(_values) + (nint)g * Capacity * ValueStride;
@@ -62,19 +85,34 @@ public sealed unsafe class KvCache : IDisposable
         while (cap < tokens) cap = checked(cap * 2);
         cap = (cap + 63) / 64 * 64;
         long kFloats = (long)KvHeads * HeadDim * cap, vFloats = (long)KvHeads * cap * ValueStride;
-        float* k = Alloc(kFloats), v = Alloc(vFloats);
+        Scratch.Lease? kLease = null, vLease = null;
+        float* k, v;
+        if (_pooled)
+        {
+            kLease = Scratch.Rent(kFloats);
+            vLease = Scratch.Rent(vFloats);
+            k = kLease.Pointer;
+            v = vLease.Pointer;
+        }
+        else
+        {
+            k = Alloc(kFloats);
+            v = Alloc(vFloats);
+        }
         if (_keys != null)
         {
+            long panelBytes = (long)(Length + KeyPanel - 1) / KeyPanel * KeyPanel * HeadDim * 4;
             for (int g = 0; g < KvHeads; g++)
             {
-                for (int d = 0; d < HeadDim; d++)
-                    Buffer.MemoryCopy(_keys + ((long)g * HeadDim + d) * Capacity, k + ((long)g * HeadDim + d) * cap, (long)cap * 4, (long)Length * 4);
-                Buffer.MemoryCopy(_values + (long)g * Capacity * ValueStride, v + (long)g * cap * ValueStride, vFloats * 4, (long)Length * ValueStride * 4);
+                Buffer.MemoryCopy(_keys + (long)g * HeadDim * Capacity, k + (long)g * HeadDim * cap, panelBytes, panelBytes);
+                Buffer.MemoryCopy(_values + (long)g * Capacity * ValueStride, v + (long)g * cap * ValueStride, (long)Length * ValueStride * 4, (long)Length * ValueStride * 4);
             }
             Free();
         }
         _keys = k;
         _values = v;
+        _keyLease = kLease;
+        _valueLease = vLease;
         Capacity = cap;
     }
 
@@ -86,17 +124,18 @@ public sealed unsafe class KvCache : IDisposable
             throw new IxcException($"kv cache append: k has {k.Length} and v {v.Length} elements, expected {n} ([{KvHeads}, {T}, {HeadDim}])");
         Reserve(checked(Length + T));
         int D = HeadDim;
-        for (int g = 0; g < KvHeads; g++)
-        {
-            float* kt = KeysT(g), vv = Values(g);
-            for (int t = 0; t < T; t++)
+        fixed (float* kp = k)
+            for (int g = 0; g < KvHeads; g++)
             {
-                var ks = k.Slice((g * T + t) * D, D);
-                int s = Length + t;
-                for (int d = 0; d < D; d++) kt[(nint)d * Capacity + s] = ks[d];
-                v.Slice((g * T + t) * D, D).CopyTo(new Span<float>(vv + (nint)s * ValueStride, D));
+                float* keys = Keys(g), vv = Values(g), src = kp + (nint)g * T * D;
+                for (int t = 0; t < T; t++)
+                {
+                    int s = Length + t;
+                    float* col = keys + (nint)(s / KeyPanel) * KeyPanelStride + s % KeyPanel, ks = src + (nint)t * D;
+                    for (int d = 0; d < D; d++) col[d * KeyPanel] = ks[d];
+                    v.Slice((g * T + t) * D, D).CopyTo(new Span<float>(vv + (nint)s * ValueStride, D));
+                }
             }
-        }
         Length += T;
     }
 
@@ -117,11 +156,12 @@ public sealed unsafe class KvCache : IDisposable
         int D = HeadDim;
         for (int g = 0; g < KvHeads; g++)
         {
-            float* kt = KeysT(g), vv = Values(g);
+            float* keys = Keys(g), vv = Values(g);
             for (int s = 0; s < Length; s++)
             {
                 var kd = k.Slice((g * Length + s) * D, D);
-                for (int d = 0; d < D; d++) kd[d] = kt[(nint)d * Capacity + s];
+                float* col = keys + (nint)(s / KeyPanel) * KeyPanelStride + s % KeyPanel;
+                for (int d = 0; d < D; d++) kd[d] = col[d * KeyPanel];
                 new ReadOnlySpan<float>(vv + (nint)s * ValueStride, D).CopyTo(v.Slice((g * Length + s) * D, D));
             }
         }
@@ -137,8 +177,17 @@ public sealed unsafe class KvCache : IDisposable
 
     private void Free()
     {
-        if (_keys != null) NativeMemory.AlignedFree(_keys);
-        if (_values != null) NativeMemory.AlignedFree(_values);
+        if (_pooled)
+        {
+            _keyLease?.Dispose();
+            _valueLease?.Dispose();
+            _keyLease = _valueLease = null;
+        }
+        else
+        {
+            if (_keys != null) NativeMemory.AlignedFree(_keys);
+            if (_values != null) NativeMemory.AlignedFree(_values);
+        }
         _keys = null;
         _values = null;
     }
