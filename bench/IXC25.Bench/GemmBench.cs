@@ -11,6 +11,60 @@ namespace IXC25.Bench;
 /// </summary>
 internal static unsafe class GemmBench
 {
+    /// <summary>
+    /// `gemv-bw`: one-row products over the 7B decode shapes (bf16), each timed right after a pass of the read
+    /// probe (<see cref="ReadBandwidth"/>); prints per shape the median of (weight bytes / GEMV time) / (probe bytes /
+    /// probe time) over --pairs pairs.
+    /// </summary>
+    public static void Bandwidth(BenchArgs a)
+    {
+        string shapes = a.Get("shapes", "4096:6144,4096:4096,4096:14336,14336:4096");
+        int pairs = a.GetInt("pairs", 15), threads = a.GetInt("threads", 0);
+        var ops = new CpuOps(threads);
+        using var probe = new ReadBandwidth(a.GetDouble("gib", 1));
+        int nt = ops.Threads;
+        foreach (var s in shapes.Split(','))
+        {
+            var p = s.Split(':').Select(int.Parse).ToArray();
+            int IN = p[0], OUT = p[1];
+            long bytes = (long)OUT * IN * 2;
+            byte* w = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            try
+            {
+                for (long i = 0; i < (long)OUT * IN; i++) ((ushort*)w)[i] = (ushort)(0x3C00 + (i % 61));
+                var weight = new NamedTensor("w", DType.BF16, [OUT, IN], new PointerBuffer(w, bytes, null));
+                var x = new float[IN];
+                for (int i = 0; i < IN; i++) x[i] = (i % 13) * 0.1f - 0.6f;
+                var y = new float[OUT];
+                for (int i = 0; i < 3; i++) { ops.Linear(x, 1, weight, null, y); probe.Measure(nt); }
+                var ratios = new List<double>();
+                var gemv = new List<double>();
+                var read = new List<double>();
+                for (int i = 0; i < pairs; i++)
+                {
+                    double r = probe.Bytes / probe.Measure(nt);
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    ops.Linear(x, 1, weight, null, y);
+                    double g = bytes / System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                    ratios.Add(g / r);
+                    gemv.Add(g);
+                    read.Add(r);
+                }
+                double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["bench"] = $"gemv-bw-bf16-1x{IN}x{OUT}",
+                    ["gemv_bytes_per_s"] = Med(gemv),
+                    ["read_bytes_per_s"] = Med(read),
+                    ["ratio"] = Med(ratios),
+                    ["pairs"] = pairs,
+                    ["threads"] = nt,
+                }));
+            }
+            finally { NativeMemory.AlignedFree(w); }
+        }
+    }
+
     public static void Run(BenchArgs a)
     {
         string shapes = a.Get("shapes", "512:4096:6144,512:4096:4096,512:4096:14336,512:14336:4096,1:4096:6144,1:4096:14336,1:14336:4096");

@@ -48,6 +48,41 @@ internal static unsafe class LayerBench
         var (cos, sin) = Rotary(context, 1);
         Run("layer-decode", runs, 1, ops, layer, x, new byte[1], cos, sin, new Parts(), cacheTokens: context,
             perRun: layer.WeightBytes(lora: true), what: "weight_byte");
+
+        // the same step alternating with a pass of the read probe: weight bandwidth as a fraction of the read
+        // bandwidth measured next to it (robust to the drift of a shared machine)
+        using var probe = new ReadBandwidth(a.GetDouble("gib", 1));
+        using var cache = new KvCache(HKV, D, context + 1);
+        cache.Append(Rand(HKV * context * D, 5, 1f), Rand(HKV * context * D, 6, 1f), context);
+        var buffers = new Buffers(1);
+        var sw = new double[3];
+        double bytes = layer.WeightBytes(lora: true);
+        var fractions = new List<double>();
+        var reads = new List<double>();
+        var steps = new List<double>();
+        for (int i = 0; i < runs + 2; i++)
+        {
+            double read = probe.Bytes / probe.Measure(ops.Threads);
+            cache.Truncate(context);
+            long t0 = Stopwatch.GetTimestamp();
+            Forward(ops, layer, x, 1, new byte[1], cos, sin, cache, buffers, sw);
+            double step = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            if (i < 2) continue;
+            fractions.Add(bytes / step / read);
+            reads.Add(read);
+            steps.Add(step);
+        }
+        double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["bench"] = "layer-decode-vs-read",
+            ["step_median_s"] = Med(steps),
+            ["read_bytes_per_s"] = Med(reads),
+            ["weight_bytes"] = bytes,
+            ["fraction_of_read"] = Med(fractions),
+            ["pairs"] = runs,
+            ["threads"] = ops.Threads,
+        }));
     }
 
     private sealed class Parts

@@ -49,8 +49,11 @@ internal static class GemmEmitter
         new("ScalarKernels", null, 1, 4, 4, "true", "false", "No SIMD: 4 x 4 microkernel of float locals, multiply then add."),
     };
 
-    /// <summary>(tr, rw) variants of the dot kernels: tr x rows times rw weight rows.</summary>
-    private static readonly (int Tr, int Rw)[] DotShapes = { (1, 1), (1, 4), (1, 8), (2, 1), (2, 4), (3, 1), (3, 4), (4, 1), (4, 4) };
+    /// <summary>
+    /// (tr, rw) variants of the dot kernels: tr x rows times rw weight rows. One x row (decode) uses 1 x 1 only: it
+    /// streams the weight rows one after another (one memory stream) with four accumulators per row.
+    /// </summary>
+    private static readonly (int Tr, int Rw)[] DotShapes = { (1, 1), (2, 1), (2, 4), (3, 1), (3, 4), (4, 1), (4, 4) };
 
     public static IEnumerable<(string HintName, string Source)> Emit(OpSet ops)
     {
@@ -204,6 +207,32 @@ internal static class GemmEmitter
             }
             w.Close();
         }
+        else if (tr == 1 && rw == 1)
+        {
+            // one row: k steps rotate over four accumulators (latency), combined as (a0 + a1) + (a2 + a3)
+            string v = t.Vec, vf = $"{v}<float>";
+            w.Line($"{vf} acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
+            w.Line("int kk = 0;");
+            w.Open($"for (; kk + {4 * t.BK} <= k; kk += {4 * t.BK})");
+            for (int u = 0; u < 4; u++) EmitDotStep(w, t, d, u == 0 ? "kk" : $"kk + {u * t.BK}", $"acc{u}", u.ToString());
+            w.Close();
+            w.Open($"if (kk + {t.BK} <= k)");
+            EmitDotStep(w, t, d, "kk", "acc0", "0");
+            w.Line($"kk += {t.BK};");
+            w.Open($"if (kk + {t.BK} <= k)");
+            EmitDotStep(w, t, d, "kk", "acc1", "1");
+            w.Line($"kk += {t.BK};");
+            w.Open($"if (kk + {t.BK} <= k)");
+            EmitDotStep(w, t, d, "kk", "acc2", "2");
+            w.Line($"kk += {t.BK};");
+            w.Close();
+            w.Close();
+            w.Close();
+            w.Line($"float s0_0 = {v}.Sum((acc0 + acc1) + (acc2 + acc3));");
+            w.Open("for (; kk < k; kk++)");
+            w.Line($"s0_0 = s0_0 + x[kk] * {WidenScalar(d, "wt[kk]")};");
+            w.Close();
+        }
         else
         {
             string v = t.Vec, vf = $"{v}<float>", vu = $"{v}<uint>";
@@ -263,6 +292,33 @@ internal static class GemmEmitter
         w.Close();
         w.Close();
         w.Line();
+    }
+
+    /// <summary>One BK step of the single-row dot kernel: x[at..] (dot layout) times W[at..] into <paramref name="acc"/>.</summary>
+    private static void EmitDotStep(CodeWriter w, Tier t, string d, string at, string acc, string tag)
+    {
+        string v = t.Vec!, vf = $"{v}<float>", vu = $"{v}<uint>";
+        w.Line($"{vf} xe{tag} = {v}.Load(x + {at});");
+        w.Line($"{vf} xo{tag} = {v}.Load(x + {at} + {t.W});");
+        switch (d)
+        {
+            case "f32":
+                w.Line($"{vf} we{tag} = {v}.Load(wt + {at});");
+                w.Line($"{vf} wo{tag} = {v}.Load(wt + {at} + {t.W});");
+                break;
+            case "bf16":
+                w.Line($"{vu} w{tag} = {v}.Load((uint*)(wt + {at}));");
+                w.Line($"{vf} we{tag} = (w{tag} << 16).AsSingle();");
+                w.Line($"{vf} wo{tag} = (w{tag} & {v}.Create(0xFFFF0000u)).AsSingle();");
+                break;
+            default:
+                w.Line($"{vu} w{tag} = {v}.Load((uint*)(wt + {at}));");
+                w.Line($"{vf} we{tag} = HalfToSingle(w{tag} & {v}.Create(0xFFFFu));");
+                w.Line($"{vf} wo{tag} = HalfToSingle(w{tag} >> 16);");
+                break;
+        }
+        w.Line($"{acc} = Fma(xe{tag}, we{tag}, {acc});");
+        w.Line($"{acc} = Fma(xo{tag}, wo{tag}, {acc});");
     }
 
     private static string WidenScalar(string d, string e) => d switch
