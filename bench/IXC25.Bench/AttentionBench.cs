@@ -37,8 +37,27 @@ internal static class AttentionBench
             var y = new float[H * D];
             var cos = Unit(D);
             var sin = new float[D];
+            double kvBytes = 2.0 * HKV * (context + 1) * D * 4;
             BenchHost.Measure($"attention-decode-{context}", () => { cache.Truncate(context); ops.Attention(qkv, 1, H, HKV, D, cos, sin, cache, y); },
-                runs: runs * 3, perSecond: new Dictionary<string, double> { ["kv_byte"] = 2.0 * HKV * (context + 1) * D * 4 });
+                runs: runs * 3, perSecond: new Dictionary<string, double> { ["kv_byte"] = kvBytes });
+            if (context < 16384) continue;
+            // paired with the read probe (a cache this large comes from memory): fraction of the read bandwidth
+            using var probe = new ReadBandwidth(1);
+            var fractions = new List<double>();
+            for (int i = 0; i < runs * 2; i++)
+            {
+                double read = probe.Bytes / probe.Measure(ops.Threads);
+                cache.Truncate(context);
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                ops.Attention(qkv, 1, H, HKV, D, cos, sin, cache, y);
+                fractions.Add(kvBytes / System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalSeconds / read);
+            }
+            Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["bench"] = $"attention-decode-{context}-vs-read",
+                ["fraction_of_read"] = fractions.Order().ElementAt(fractions.Count / 2),
+                ["pairs"] = fractions.Count,
+            }));
         }
         {
             const int N = 1, TV = 1601, C = 1024, heads = 16;

@@ -31,6 +31,9 @@ internal static unsafe class AttentionCore
     /// <summary>Keys per transposed key panel (<see cref="KvCache.KeyPanel"/>).</summary>
     public const int KeyPanel = KvCache.KeyPanel;
 
+    /// <summary>Head dims per value panel (<see cref="KvCache.ValuePanel"/>).</summary>
+    public const int ValuePanel = KvCache.ValuePanel;
+
     /// <summary>
     /// Up to this many query rows (decode: the G heads of a group), scores are computed with queries as microkernel
     /// rows and keys as lanes (no idle lanes), then transposed into the score tile.
@@ -66,11 +69,11 @@ internal static unsafe class AttentionCore
     /// <summary>
     /// Rows q &lt; nq of w.QT (zero beyond nq) attend to keys [0, visible[q]) of one KV head: keys in transposed
     /// panels of 32 (element (s, d) at keys[(s / 32) * ldp + d * 32 + s % 32], whole panels readable), values
-    /// (element (s, d) at v[s * ldv + d], readable up to column dv, a multiple of the tier's NR). Writes D values
+    /// in panels of 32 dims (element (s, d) at v[(d / 32) * ldvp + s * 32 + d % 32], dims up to dv readable). Writes D values
     /// of row q to yRows[q].
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Block<TK>(in Work w, int nq, int* visible, float* keys, nint ldp, float* v, nint ldv, int d, int dv, float scale, float** yRows)
+    public static void Block<TK>(in Work w, int nq, int* visible, float* keys, nint ldp, float* v, nint ldvp, int d, int dv, float scale, float** yRows)
         where TK : struct, IGemmKernels
     {
         int mr = TK.MR, nr = TK.NR, lanes = Vector<float>.Count, softLanes = Vector512.IsHardwareAccelerated ? 16 : lanes;
@@ -98,8 +101,11 @@ internal static unsafe class AttentionCore
                         byte* kn = (byte*)(panels + (nint)((KB + j) / KeyPanel) * ldp);
                         for (int b = 0; b < KeyPanel * d * sizeof(float); b += 64) Sse.Prefetch1(kn + b);
                         int rows = Math.Min(KeyPanel, nextKeys - j);
-                        byte* vn = (byte*)(v + (nint)(s0 + KB + j) * ldv);
-                        for (int b = 0; b < rows * (int)ldv * sizeof(float); b += 64) Sse.Prefetch1(vn + b);
+                        for (int vp = 0; vp < dv; vp += ValuePanel)
+                        {
+                            byte* vn = (byte*)(v + (vp / ValuePanel) * ldvp + (nint)(s0 + KB + j) * ValuePanel);
+                            for (int b = 0; b < rows * ValuePanel * sizeof(float); b += 64) Sse.Prefetch1(vn + b);
+                        }
                     }
                     TK.Micro(nq, w.QT, QB, panels + (nint)(j / KeyPanel) * ldp + j % KeyPanel, KeyPanel, d, sr + j, KB, false);
                 }
@@ -139,7 +145,8 @@ internal static unsafe class AttentionCore
             // O[q][:] (+)= sum_s P[s][q] V[s0 + s][:]
             for (int q0 = 0; q0 < nq; q0 += mr)
                 for (int dp = 0; dp < dv; dp += nr)
-                    TK.Micro(Math.Min(mr, nq - q0), S + q0, QB, v + s0 * ldv + dp, ldv, nk, O + (nint)q0 * dv + dp, dv, !first);
+                    TK.Micro(Math.Min(mr, nq - q0), S + q0, QB, v + (dp / ValuePanel) * ldvp + (nint)s0 * ValuePanel + dp % ValuePanel, ValuePanel, nk,
+                        O + (nint)q0 * dv + dp, dv, !first);
         }
         for (int q = 0; q < nq; q++)
         {

@@ -128,7 +128,7 @@ internal static unsafe class AttentionDriver
                 }
                 for (int dd = 0; dd < D; dd++)
                     for (int q = nq; q < QB; q++) work.QT[(nint)dd * QB + q] = 0f;
-                AttentionCore.Block<TK>(work, nq, visible, cache.Keys(g), cache.KeyPanelStride, cache.Values(g), DV, D, DV, scale, yRows);
+                AttentionCore.Block<TK>(work, nq, visible, cache.Keys(g), cache.KeyPanelStride, cache.Values(g), cache.ValuePanelStride, D, DV, scale, yRows);
             }
         });
     }
@@ -154,7 +154,7 @@ internal static unsafe class AttentionDriver
         Workers.Run(threads, N * heads, (i0, i1) =>
         {
             long workFloats = AttentionCore.Work.Floats(D, DV);
-            const int KP = KvCache.KeyPanel;
+            const int KP = KvCache.KeyPanel, VP = KvCache.ValuePanel;
             int tPad = (T + KP - 1) / KP * KP;
             using var mem = Scratch.Rent(workFloats + (long)D * tPad + (long)T * DV);
             var work = new AttentionCore.Work(mem.Pointer, D, DV);
@@ -171,10 +171,9 @@ internal static unsafe class AttentionDriver
                 float* qb = (float*)qP + (nint)n * T * C + h * D, yb = (float*)yP + (nint)n * T * C + h * D;
                 for (int s = 0; s < T; s++)
                 {
-                    float* ks = kb + (nint)s * C, vs = vb + (nint)s * C, vd = vv + (nint)s * DV;
+                    float* ks = kb + (nint)s * C, vs = vb + (nint)s * C;
                     for (int dd = 0; dd < D; dd++) kp[(nint)(s / KP) * KP * D + dd * KP + s % KP] = ks[dd];
-                    for (int dd = 0; dd < D; dd++) vd[dd] = vs[dd];
-                    for (int dd = D; dd < DV; dd++) vd[dd] = 0f;
+                    for (int dd = 0; dd < DV; dd++) vv[(nint)(dd / VP) * T * VP + (nint)s * VP + dd % VP] = dd < D ? vs[dd] : 0f;
                 }
                 for (int t0 = 0; t0 < T; t0 += QB)
                 {
@@ -185,7 +184,7 @@ internal static unsafe class AttentionDriver
                         for (int dd = 0; dd < D; dd++) work.QT[(nint)dd * QB + r] = r < nq ? src[dd] * scale : 0f;
                         if (r < nq) yRows[r] = yb + (nint)(t0 + r) * C;
                     }
-                    AttentionCore.Block<TK>(work, nq, visible, kp, KP * D, vv, DV, D, DV, 1f, yRows);
+                    AttentionCore.Block<TK>(work, nq, visible, kp, KP * D, vv, (nint)T * VP, D, DV, 1f, yRows);
                 }
             }
         });

@@ -12,8 +12,9 @@ namespace IXC25.Backends.Cpu.Attention;
 /// (element (s, d) at panel s / 32, [d * 32 + s % 32]). A panel is 32 keys x D contiguous: scores for 32 keys are one
 /// microkernel call reading one contiguous block (decode streams the cache), and appending a token writes one
 /// column of one panel;</item>
-/// <item>values per KV head: [HKV][Capacity][DV] with DV = D rounded up to 32, so that the probability-times-value
-/// product reads whole microkernel panels.</item>
+/// <item>values per KV head in panels of 32 head dims: [HKV][DV / 32][Capacity][32] with DV = D rounded up to 32
+/// (element (s, d) at panel d / 32, [s * 32 + d % 32]): the probability-times-value product for 32 dims streams one
+/// contiguous panel, and appending a token writes DV / 32 runs of 32 values.</item>
 /// </list>
 /// <see cref="Capacity"/> is preallocated and grows by doubling (rounded to 64 tokens), copying the
 /// stored tokens once; appending a token otherwise costs O(HKV * D). Holds HKV * Capacity * (D + DV)
@@ -25,7 +26,7 @@ public sealed unsafe class KvCache : IDisposable
     public const int KeyPanel = 32;
 
     private float* _keys;   // [HKV][Capacity / 32][D][32]
-    private float* _values; // [HKV][Capacity][DV]
+    private float* _values; // [HKV][DV / 32][Capacity][32]
     private Scratch.Lease? _keyLease, _valueLease; // pooled storage of a temporary cache
     private readonly bool _pooled;
     private bool _disposed;
@@ -64,8 +65,14 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>Tokens that fit without reallocation (a multiple of 64).</summary>
     public int Capacity { get; private set; }
 
-    /// <summary>DV: the row length of the value layout (D rounded up to 32).</summary>
+    /// <summary>DV: D rounded up to 32 (whole value panels).</summary>
     internal int ValueStride { get; }
+
+    /// <summary>Head dims per value panel.</summary>
+    public const int ValuePanel = 32;
+
+    /// <summary>Floats per value panel (Capacity * 32).</summary>
+    internal nint ValuePanelStride => (nint)Capacity * ValuePanel;
 
     /// <summary>Keys of KV head g: element (s, d) at [(s / 32) * <see cref="KeyPanelStride"/> + d * 32 + s % 32].</summary>
     internal float* Keys(int g) => Live(_keys) + (nint)g * HeadDim * Capacity;
@@ -73,7 +80,7 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>Floats per key panel (32 D).</summary>
     internal int KeyPanelStride => KeyPanel * HeadDim;
 
-    /// <summary>Values of KV head g: element (s, d) at [s * ValueStride + d].</summary>
+    /// <summary>Values of KV head g: element (s, d) at [(d / 32) * <see cref="ValuePanelStride"/> + s * 32 + d % 32].</summary>
     internal float* Values(int g) => Live(_values) + (nint)g * Capacity * ValueStride;
 
     /// <summary>Makes room for at least <paramref name="tokens"/> tokens.</summary>
@@ -105,7 +112,9 @@ public sealed unsafe class KvCache : IDisposable
             for (int g = 0; g < KvHeads; g++)
             {
                 Buffer.MemoryCopy(_keys + (long)g * HeadDim * Capacity, k + (long)g * HeadDim * cap, panelBytes, panelBytes);
-                Buffer.MemoryCopy(_values + (long)g * Capacity * ValueStride, v + (long)g * cap * ValueStride, (long)Length * ValueStride * 4, (long)Length * ValueStride * 4);
+                for (int p = 0; p < ValueStride / ValuePanel; p++)
+                    Buffer.MemoryCopy(_values + ((long)g * ValueStride / ValuePanel + p) * Capacity * ValuePanel,
+                        v + ((long)g * ValueStride / ValuePanel + p) * cap * ValuePanel, (long)Length * ValuePanel * 4, (long)Length * ValuePanel * 4);
             }
             Free();
         }
@@ -133,7 +142,9 @@ public sealed unsafe class KvCache : IDisposable
                     int s = Length + t;
                     float* col = keys + (nint)(s / KeyPanel) * KeyPanelStride + s % KeyPanel, ks = src + (nint)t * D;
                     for (int d = 0; d < D; d++) col[d * KeyPanel] = ks[d];
-                    v.Slice((g * T + t) * D, D).CopyTo(new Span<float>(vv + (nint)s * ValueStride, D));
+                    var vs = v.Slice((g * T + t) * D, D);
+                    for (int d0 = 0; d0 < D; d0 += ValuePanel)
+                        vs.Slice(d0, Math.Min(ValuePanel, D - d0)).CopyTo(new Span<float>(vv + (d0 / ValuePanel) * ValuePanelStride + (nint)s * ValuePanel, ValuePanel));
                 }
             }
         Length += T;
@@ -162,7 +173,9 @@ public sealed unsafe class KvCache : IDisposable
                 var kd = k.Slice((g * Length + s) * D, D);
                 float* col = keys + (nint)(s / KeyPanel) * KeyPanelStride + s % KeyPanel;
                 for (int d = 0; d < D; d++) kd[d] = col[d * KeyPanel];
-                new ReadOnlySpan<float>(vv + (nint)s * ValueStride, D).CopyTo(v.Slice((g * Length + s) * D, D));
+                var vd = v.Slice((g * Length + s) * D, D);
+                for (int d0 = 0; d0 < D; d0 += ValuePanel)
+                    new ReadOnlySpan<float>(vv + (d0 / ValuePanel) * ValuePanelStride + (nint)s * ValuePanel, Math.Min(ValuePanel, D - d0)).CopyTo(vd.Slice(d0));
             }
         }
     }
