@@ -50,10 +50,11 @@ internal static class GemmEmitter
     };
 
     /// <summary>
-    /// (tr, rw) variants of the dot kernels: tr x rows times rw weight rows. One x row (decode) uses 1 x 1 only: it
-    /// streams the weight rows one after another (one memory stream) with four accumulators per row.
+    /// (tr, rw) variants of the dot kernels: tr x rows times rw weight rows. With one x row (decode) each weight row
+    /// has two accumulators (even and odd steps of BK), so that four rows give eight independent chains while the
+    /// x loads are shared by four weight streams.
     /// </summary>
-    private static readonly (int Tr, int Rw)[] DotShapes = { (1, 1), (2, 1), (2, 4), (3, 1), (3, 4), (4, 1), (4, 4) };
+    private static readonly (int Tr, int Rw)[] DotShapes = { (1, 1), (1, 4), (2, 1), (2, 4), (3, 1), (3, 4), (4, 1), (4, 4) };
 
     public static IEnumerable<(string HintName, string Source)> Emit(OpSet ops)
     {
@@ -207,30 +208,38 @@ internal static class GemmEmitter
             }
             w.Close();
         }
-        else if (tr == 1 && rw == 1)
+        else if (tr == 1)
         {
-            // one row: k steps rotate over four accumulators (latency), combined as (a0 + a1) + (a2 + a3)
+            // one x row: per weight row, even steps of BK go to accA and odd steps to accB, combined as accA + accB
             string v = t.Vec, vf = $"{v}<float>";
-            w.Line($"{vf} acc0 = default, acc1 = default, acc2 = default, acc3 = default;");
+            for (int j = 0; j < rw; j++) w.Line($"{vf} accA{j} = default, accB{j} = default;");
             w.Line("int kk = 0;");
-            w.Open($"for (; kk + {4 * t.BK} <= k; kk += {4 * t.BK})");
-            for (int u = 0; u < 4; u++) EmitDotStep(w, t, d, u == 0 ? "kk" : $"kk + {u * t.BK}", $"acc{u}", u.ToString());
+            w.Open($"for (; kk + {2 * t.BK} <= k; kk += {2 * t.BK})");
+            w.Line($"{vf} xe0 = {v}.Load(x + kk), xo0 = {v}.Load(x + kk + {t.W}), xe1 = {v}.Load(x + kk + {t.BK}), xo1 = {v}.Load(x + kk + {t.BK + t.W});");
+            for (int j = 0; j < rw; j++)
+            {
+                EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), "kk", $"{j}a");
+                w.Line($"accA{j} = Fma(xe0, we{j}a, accA{j});");
+                w.Line($"accA{j} = Fma(xo0, wo{j}a, accA{j});");
+                EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), $"kk + {t.BK}", $"{j}b");
+                w.Line($"accB{j} = Fma(xe1, we{j}b, accB{j});");
+                w.Line($"accB{j} = Fma(xo1, wo{j}b, accB{j});");
+            }
             w.Close();
             w.Open($"if (kk + {t.BK} <= k)");
-            EmitDotStep(w, t, d, "kk", "acc0", "0");
-            w.Line($"kk += {t.BK};");
-            w.Open($"if (kk + {t.BK} <= k)");
-            EmitDotStep(w, t, d, "kk", "acc1", "1");
-            w.Line($"kk += {t.BK};");
-            w.Open($"if (kk + {t.BK} <= k)");
-            EmitDotStep(w, t, d, "kk", "acc2", "2");
+            w.Line($"{vf} xe0 = {v}.Load(x + kk), xo0 = {v}.Load(x + kk + {t.W});");
+            for (int j = 0; j < rw; j++)
+            {
+                EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), "kk", $"{j}a");
+                w.Line($"accA{j} = Fma(xe0, we{j}a, accA{j});");
+                w.Line($"accA{j} = Fma(xo0, wo{j}a, accA{j});");
+            }
             w.Line($"kk += {t.BK};");
             w.Close();
-            w.Close();
-            w.Close();
-            w.Line($"float s0_0 = {v}.Sum((acc0 + acc1) + (acc2 + acc3));");
+            for (int j = 0; j < rw; j++) w.Line($"float s0_{j} = {v}.Sum(accA{j} + accB{j});");
             w.Open("for (; kk < k; kk++)");
-            w.Line($"s0_0 = s0_0 + x[kk] * {WidenScalar(d, "wt[kk]")};");
+            w.Line("float x0 = x[kk];");
+            for (int j = 0; j < rw; j++) w.Line($"s0_{j} = s0_{j} + x0 * {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
             w.Close();
         }
         else
@@ -294,31 +303,27 @@ internal static class GemmEmitter
         w.Line();
     }
 
-    /// <summary>One BK step of the single-row dot kernel: x[at..] (dot layout) times W[at..] into <paramref name="acc"/>.</summary>
-    private static void EmitDotStep(CodeWriter w, Tier t, string d, string at, string acc, string tag)
+    /// <summary>Loads BK weights of one row at <paramref name="at"/> into we{tag} (even elements) and wo{tag} (odd elements), widened.</summary>
+    private static void EmitWeightStep(CodeWriter w, Tier t, string d, string row, string at, string tag)
     {
         string v = t.Vec!, vf = $"{v}<float>", vu = $"{v}<uint>";
-        w.Line($"{vf} xe{tag} = {v}.Load(x + {at});");
-        w.Line($"{vf} xo{tag} = {v}.Load(x + {at} + {t.W});");
         switch (d)
         {
             case "f32":
-                w.Line($"{vf} we{tag} = {v}.Load(wt + {at});");
-                w.Line($"{vf} wo{tag} = {v}.Load(wt + {at} + {t.W});");
+                w.Line($"{vf} we{tag} = {v}.Load({row} + {at});");
+                w.Line($"{vf} wo{tag} = {v}.Load({row} + {at} + {t.W});");
                 break;
             case "bf16":
-                w.Line($"{vu} w{tag} = {v}.Load((uint*)(wt + {at}));");
+                w.Line($"{vu} w{tag} = {v}.Load((uint*)({row} + {at}));");
                 w.Line($"{vf} we{tag} = (w{tag} << 16).AsSingle();");
                 w.Line($"{vf} wo{tag} = (w{tag} & {v}.Create(0xFFFF0000u)).AsSingle();");
                 break;
             default:
-                w.Line($"{vu} w{tag} = {v}.Load((uint*)(wt + {at}));");
+                w.Line($"{vu} w{tag} = {v}.Load((uint*)({row} + {at}));");
                 w.Line($"{vf} we{tag} = HalfToSingle(w{tag} & {v}.Create(0xFFFFu));");
                 w.Line($"{vf} wo{tag} = HalfToSingle(w{tag} >> 16);");
                 break;
         }
-        w.Line($"{acc} = Fma(xe{tag}, we{tag}, {acc});");
-        w.Line($"{acc} = Fma(xo{tag}, wo{tag}, {acc});");
     }
 
     private static string WidenScalar(string d, string e) => d switch

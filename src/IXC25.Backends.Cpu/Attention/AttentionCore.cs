@@ -8,13 +8,16 @@ namespace IXC25.Backends.Cpu.Attention;
 
 /// <summary>
 /// Blocked softmax attention over the GEMM microkernels. A block of up to <see cref="QB"/> query rows
-/// (packed transposed, [D][QB]) sharing one KV head runs against the keys in blocks of <see cref="KB"/>:
+/// (packed transposed, [D][QB]) sharing one KV head runs against the keys in blocks of <see cref="KB"/>
+/// (keys in transposed 32-key panels, values in 32-dim panels: <see cref="KvCache"/>'s layout):
 /// <list type="number">
-/// <item>scores transposed, S[s][q] = sum_d K^T[d][s] Q^T[d][q] (microkernel: keys are rows, queries are
-/// the vector lanes), times the scale, masked to -inf where key s is not visible to row q;</item>
-/// <item>online softmax per query lane: running max m and sum l; probabilities P = exp(S - m) overwrite S;
-/// earlier output rows are rescaled by exp(m_old - m_new);</item>
-/// <item>O[q][d] += sum_s P[s][q] V[s][d] (microkernel: queries are rows, head dims are the lanes).</item>
+/// <item>scores: with more than <see cref="SmallQ"/> rows (prefill), transposed, S[s][q] = sum_d K[s][d] Q[q][d]
+/// with keys as microkernel rows and queries as vector lanes, times the scale, masked to -inf where key s is
+/// not visible to row q; then an online softmax per query lane: running max m and sum l, P = exp(S - m)
+/// overwrites S, earlier output rows are rescaled by exp(m_old - m_new). With few rows (decode: the query
+/// heads of one KV group), queries are the microkernel rows and keys the lanes (no idle lanes), the softmax
+/// runs along each row, and P is written transposed into S;</item>
+/// <item>O[q][d] (+)= sum_s P[s][q] V[s][d] (microkernel: queries are rows, head dims are the lanes).</item>
 /// </list>
 /// The output row is O / l. All reductions run in a fixed order (key blocks in order, fixed lanes), so the
 /// result does not depend on threads. Masked keys inside a block get probability exactly 0 but still

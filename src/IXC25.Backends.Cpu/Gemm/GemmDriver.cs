@@ -193,19 +193,13 @@ internal static unsafe class GemmDriver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotRows<TK>(float* xp, nint ldx, int m, WeightView w, float* bias, float* c, nint ldc, int r0, int r1) where TK : struct, IGemmKernels
     {
-        // one x row: weight rows one at a time (a single sequential stream); more rows: 4 weight rows per pass
-        int main = m == 1 ? 1 : 4;
+        // 4 weight rows per pass (1 at the end of the range); up to 4 x rows per kernel call. The variants for the
+        // same number of x rows compute each output identically, so where a range ends does not matter.
         for (int j = r0; j < r1;)
         {
-            int left = r1 - j, rw = left >= main ? main : 1;
+            int rw = r1 - j >= 4 ? 4 : 1;
             for (int t0 = 0; t0 < m; t0 += 4)
-            {
-                int tr = Math.Min(4, m - t0);
-                // a single x row always takes the one-row kernel (its own summation order)
-                for (int jj = 0; jj < rw; jj += tr == 1 ? 1 : rw)
-                    TK.Dot(w.DType, tr, tr == 1 ? 1 : rw, xp + t0 * ldx, ldx, w.At(j + jj, 0), w.Stride, w.Cols, c + t0 * ldc + j + jj, ldc,
-                        bias == null ? null : bias + j + jj);
-            }
+                TK.Dot(w.DType, Math.Min(4, m - t0), rw, xp + t0 * ldx, ldx, w.At(j, 0), w.Stride, w.Cols, c + t0 * ldc + j, ldc, bias == null ? null : bias + j);
             j += rw;
         }
     }
