@@ -31,6 +31,9 @@ public sealed partial class CpuOps
     /// Same semantics and float32 rounding points as <see cref="Reference.RefOps.PloraLinear"/>: y = x W^T; then
     /// the masked rows are gathered, a = x_m A^T and b = a B^T are separate products, and y[t] = y[t] + b * scale
     /// (a multiply, then an add). With an all-zero mask, row 0 gets b * 0 added (upstream's quirk).
+    /// When every row is masked, x is packed once for W and A. When moreover scale is 1 (the model's alpha / r) and
+    /// R fits one K block, b is accumulated straight into y: y + (b * 1) is y + b, and the product's single chain
+    /// per output is added once, so the result is bit-identical to the separate steps.
     /// </remarks>
     public unsafe void PloraLinear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, float scale, Span<float> y)
     {
@@ -40,7 +43,8 @@ public sealed partial class CpuOps
         Check(inA == IN, "plora_linear", $"'lora_a' is [{R}, {inA}], expected [R, {IN}]");
         Check(outB == OUT && rB == R, "plora_linear", $"'lora_b' is [{outB}, {rB}], expected [{OUT}, {R}]");
         Check(imMask.Length == T, "plora_linear", $"'im_mask' has {imMask.Length} elements, expected {T}");
-        Linear(x, T, weight, null, y);
+        Check(x.Length == (long)T * IN, "plora_linear", $"'x' has {x.Length} elements, expected {(long)T * IN} ({T} x {IN})");
+        Check(y.Length == (long)T * OUT, "plora_linear", $"'y' has {y.Length} elements, expected {(long)T * OUT} ({T} x {OUT})");
         if (T == 0) return;
 
         bool any = imMask.IndexOfAnyExcept((byte)0) >= 0;
@@ -49,23 +53,41 @@ public sealed partial class CpuOps
         if (any) { for (int t = 0; t < T; t++) if (imMask[t] != 0) index[rows++] = t; }
         else rows = 1; // row 0, multiplied by 0 below
         float s = any ? scale : 0f;
+        bool all = rows == T;
 
-        using var gathered = rows == T ? null : Scratch.Rent((long)rows * IN);
         using var aBuf = Scratch.Rent((long)rows * R);
-        using var bBuf = Scratch.Rent((long)rows * OUT);
         fixed (float* xp = x, yp = y)
-        fixed (byte* ap = loraA.Data.Bytes, bp = loraB.Data.Bytes)
+        fixed (byte* wp = weight.Data.Bytes, ap = loraA.Data.Bytes, bp = loraB.Data.Bytes)
         {
-            float* xm = xp;
-            if (gathered is not null)
+            var w = new WeightView(wp, weight.DType, OUT, IN, IN);
+            var a = new WeightView(ap, loraA.DType, R, IN, IN);
+            var b = new WeightView(bp, loraB.DType, OUT, R, R);
+            if (all)
             {
-                xm = gathered.Pointer;
-                for (int r = 0; r < rows; r++) x.Slice(index[r] * IN, IN).CopyTo(new Span<float>(xm + (nint)r * IN, IN));
+                // every row masked: one packing of x for the base product and the first LoRA product
+                GemmDriver.Linear(xp, IN, T, [new GemmTarget(w, null, yp, OUT, false), new GemmTarget(a, null, aBuf.Pointer, R, false)], Threads);
+                if (s == 1f && R <= GemmDriver.KC && T > GemmDriver.DotMaxRows)
+                {
+                    GemmDriver.Linear(aBuf.Pointer, R, T, [new GemmTarget(b, null, yp, OUT, accumulate: true)], Threads);
+                    return;
+                }
             }
-            GemmDriver.Linear(xm, IN, rows, new WeightView(ap, loraA.DType, R, IN, IN), null, aBuf.Pointer, R, Threads);
-            GemmDriver.Linear(aBuf.Pointer, R, rows, new WeightView(bp, loraB.DType, OUT, R, R), null, bBuf.Pointer, OUT, Threads);
-            for (int r = 0; r < rows; r++)
-                AddScaled(new Span<float>(yp + (nint)index[r] * OUT, OUT), new ReadOnlySpan<float>(bBuf.Pointer + (nint)r * OUT, OUT), s);
+            else
+            {
+                GemmDriver.Linear(xp, IN, T, w, null, yp, OUT, Threads);
+                using var gathered = Scratch.Rent((long)rows * IN);
+                for (int r = 0; r < rows; r++) x.Slice(index[r] * IN, IN).CopyTo(new Span<float>(gathered.Pointer + (nint)r * IN, IN));
+                GemmDriver.Linear(gathered.Pointer, IN, rows, a, null, aBuf.Pointer, R, Threads);
+            }
+            using var bBuf = Scratch.Rent((long)rows * OUT);
+            GemmDriver.Linear(aBuf.Pointer, R, rows, b, null, bBuf.Pointer, OUT, Threads);
+            nint yP = (nint)yp, bP = (nint)bBuf.Pointer;
+            int[] idx = index;
+            Workers.Run(Threads, rows, (r0, r1) =>
+            {
+                for (int r = r0; r < r1; r++)
+                    AddScaled(new Span<float>((float*)yP + (nint)(all ? r : idx[r]) * OUT, OUT), new ReadOnlySpan<float>((float*)bP + (nint)r * OUT, OUT), s);
+            });
         }
     }
 

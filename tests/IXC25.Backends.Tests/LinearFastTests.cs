@@ -177,6 +177,33 @@ public class LinearFastTests
     }
 
     [Fact]
+    public void PloraWithEveryRowMaskedIsBitIdenticalToTheSeparateProducts()
+    {
+        // the all-masked, scale-1 path accumulates B(A x) straight into y: it must equal y + b computed step by step
+        foreach (var dtype in WeightTypes)
+            foreach (var (T, R) in new[] { (40, 32), (9, 256), (600, 16) })
+            {
+                const int IN = 70, OUT = 90;
+                var ops = new CpuOps(2);
+                var x = Normal(T * IN, T);
+                var w = RandomWeight("w", dtype, OUT, IN, 1);
+                var a = RandomWeight("a", dtype, R, IN, 2);
+                var b = RandomWeight("b", dtype, OUT, R, 3);
+                var mask = Enumerable.Repeat((byte)1, T).ToArray();
+                var fused = new float[T * OUT];
+                ops.PloraLinear(x, T, w, a, b, mask, 1f, fused);
+                var y = new float[T * OUT];
+                var ax = new float[T * R];
+                var bx = new float[T * OUT];
+                ops.Linear(x, T, w, null, y);
+                ops.Linear(x, T, a, null, ax);
+                ops.Linear(ax, T, b, null, bx);
+                for (int i = 0; i < y.Length; i++) y[i] = y[i] + bx[i] * 1f;
+                AssertBitEqual(y, fused, $"plora all-masked T={T} R={R} {dtype}");
+            }
+    }
+
+    [Fact]
     public void PloraBitIdenticalForEveryThreadCount()
     {
         foreach (int T in new[] { 1, 6, 50 })

@@ -4,6 +4,25 @@ using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Cpu.Gemm;
 
+/// <summary>One product of a multi-target GEMM: c (row stride ldc) = a W^T (+ bias), or c += a W^T when <see cref="Accumulate"/>.</summary>
+internal readonly unsafe struct GemmTarget
+{
+    public GemmTarget(WeightView w, float* bias, float* c, nint ldc, bool accumulate)
+    {
+        W = w;
+        Bias = bias;
+        C = c;
+        Ldc = ldc;
+        Accumulate = accumulate;
+    }
+
+    public WeightView W { get; }
+    public float* Bias { get; }
+    public float* C { get; }
+    public nint Ldc { get; }
+    public bool Accumulate { get; }
+}
+
 /// <summary>A weight matrix as stored: <see cref="Rows"/> rows of <see cref="Cols"/> elements of <see cref="DType"/>, rows <see cref="Stride"/> elements apart.</summary>
 internal readonly unsafe struct WeightView
 {
@@ -59,38 +78,56 @@ internal static unsafe class GemmDriver
         V512Kernels.IsSupported ? V512Kernels.Name : V256Kernels.IsSupported ? V256Kernels.Name : V128Kernels.IsSupported ? V128Kernels.Name : ScalarKernels.Name;
 
     /// <summary>c[m, N] (row stride ldc) = a[m, K] (row stride lda) W^T (+ bias[N]) with W = <paramref name="w"/> [N, K].</summary>
-    public static void Linear(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads)
+    public static void Linear(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) =>
+        Linear(a, lda, m, [new GemmTarget(w, bias, c, ldc, accumulate: false)], threads);
+
+    /// <summary>
+    /// Several products of the same a[m, K] (row stride lda), packed once: for each target, c = a W^T (+ bias), or with
+    /// <see cref="GemmTarget.Accumulate"/> (blocked path only, m &gt; <see cref="DotMaxRows"/>), c = c + a W^T where each
+    /// block of KC adds its chain sum to c (one add per output for K &lt;= KC).
+    /// </summary>
+    public static void Linear(float* a, nint lda, int m, GemmTarget[] targets, int threads)
     {
-        if (V512Kernels.IsSupported) Linear<V512Kernels>(a, lda, m, w, bias, c, ldc, threads);
-        else if (V256Kernels.IsSupported) Linear<V256Kernels>(a, lda, m, w, bias, c, ldc, threads);
-        else if (V128Kernels.IsSupported) Linear<V128Kernels>(a, lda, m, w, bias, c, ldc, threads);
-        else Linear<ScalarKernels>(a, lda, m, w, bias, c, ldc, threads);
+        if (V512Kernels.IsSupported) Linear<V512Kernels>(a, lda, m, targets, threads);
+        else if (V256Kernels.IsSupported) Linear<V256Kernels>(a, lda, m, targets, threads);
+        else if (V128Kernels.IsSupported) Linear<V128Kernels>(a, lda, m, targets, threads);
+        else Linear<ScalarKernels>(a, lda, m, targets, threads);
     }
 
-    internal static void Linear<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
+    internal static void Linear<TK>(float* a, nint lda, int m, GemmTarget[] targets, int threads) where TK : struct, IGemmKernels
     {
-        int n = w.Rows, k = w.Cols;
-        if (m <= 0 || n <= 0) return;
+        if (m <= 0 || targets.Length == 0) return;
+        int k = targets[0].W.Cols;
+        foreach (var t in targets)
+        {
+            if (t.W.Cols != k) throw new ArgumentException("GEMM targets of one call must share K");
+            if (t.Accumulate && (m <= DotMaxRows || t.Bias != null)) throw new ArgumentException("accumulating GEMM targets need more than DotMaxRows rows and no bias");
+        }
         if (k == 0)
         {
-            for (int t = 0; t < m; t++)
-                for (int j = 0; j < n; j++) c[t * ldc + j] = bias != null ? bias[j] : 0f;
+            foreach (var t in targets)
+                if (!t.Accumulate)
+                    for (int r = 0; r < m; r++)
+                        for (int j = 0; j < t.W.Rows; j++) t.C[r * t.Ldc + j] = t.Bias != null ? t.Bias[j] : 0f;
             return;
         }
-        if (m <= DotMaxRows) Dot<TK>(a, lda, m, w, bias, c, ldc, threads);
-        else Blocked<TK>(a, lda, m, w, bias, c, ldc, threads);
+        if (m <= DotMaxRows)
+            foreach (var t in targets) Dot<TK>(a, lda, m, t.W, t.Bias, t.C, t.Ldc, threads);
+        else Blocked<TK>(a, lda, m, targets, threads);
     }
 
     // ------------------------------------------------------------------ blocked (prefill)
 
-    private static void Blocked<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
+    private static void Blocked<TK>(float* a, nint lda, int m, GemmTarget[] targets, int threads) where TK : struct, IGemmKernels
     {
-        int mr = TK.MR, nr = TK.NR, n = w.Rows, k = w.Cols;
+        int mr = TK.MR, nr = TK.NR, k = targets[0].W.Cols;
         int blocks = (m + MCTarget - 1) / MCTarget;
         int mc = RoundUp((m + blocks - 1) / blocks, mr);
-        int panelsN = (n + nr - 1) / nr;
+        // the column panels of all targets form one list of work items: [start[o], start[o + 1]) belong to target o
+        var start = new int[targets.Length + 1];
+        for (int o = 0; o < targets.Length; o++) start[o + 1] = start[o] + (targets[o].W.Rows + nr - 1) / nr;
         using var ap = Scratch.Rent((long)mc * k);
-        nint apP = (nint)ap.Pointer, aP = (nint)a, cP = (nint)c, biasP = (nint)bias;
+        nint apP = (nint)ap.Pointer, aP = (nint)a;
         for (int ic = 0; ic < m; ic += mc)
         {
             int mcb = Math.Min(mc, m - ic), row0 = ic;
@@ -100,14 +137,22 @@ internal static unsafe class GemmDriver
                 for (int p = p0; p < p1; p++)
                     PackA((float*)aP + (nint)(row0 + p * mr) * lda, lda, Math.Min(mr, mcb - p * mr), k, (float*)apP + (nint)p * mr * k, mr);
             });
-            Workers.Run(threads, panelsN, (j0, j1) =>
-                BlockedColumns<TK>((float*)apP, mcb, w, (float*)biasP, (float*)cP + row0 * ldc, ldc, j0, j1));
+            Workers.Run(threads, start[^1], (i0, i1) =>
+            {
+                for (int o = 0; o < targets.Length; o++)
+                {
+                    int j0 = Math.Max(i0, start[o]) - start[o], j1 = Math.Min(i1, start[o + 1]) - start[o];
+                    if (j0 >= j1) continue;
+                    var t = targets[o];
+                    BlockedColumns<TK>((float*)apP, mcb, t.W, t.Bias, t.C + row0 * t.Ldc, t.Ldc, j0, j1, t.Accumulate);
+                }
+            });
         }
     }
 
     /// <summary>Output rows [0, mcb) (x panels packed in ap) times the NR-column panels [j0, j1) of W.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void BlockedColumns<TK>(float* ap, int mcb, WeightView w, float* bias, float* c, nint ldc, int j0, int j1) where TK : struct, IGemmKernels
+    private static void BlockedColumns<TK>(float* ap, int mcb, WeightView w, float* bias, float* c, nint ldc, int j0, int j1, bool into) where TK : struct, IGemmKernels
     {
         int mr = TK.MR, nr = TK.NR, n = w.Rows, k = w.Cols;
         int panelsM = (mcb + mr - 1) / mr;
@@ -115,12 +160,12 @@ internal static unsafe class GemmDriver
         float* bp = (float*)(((nint)bRaw + 63) & ~(nint)63);
         float* tmp = stackalloc float[mr * nr];
         int c0 = j0 * nr, c1 = Math.Min(n, j1 * nr);
-        if (bias != null)
+        if (bias != null && !into)
             for (int t = 0; t < mcb; t++) new ReadOnlySpan<float>(bias + c0, c1 - c0).CopyTo(new Span<float>(c + t * ldc + c0, c1 - c0));
         for (int pc = 0; pc < k; pc += KC)
         {
             int kc = Math.Min(KC, k - pc);
-            bool accumulate = pc > 0 || bias != null;
+            bool accumulate = into || pc > 0 || bias != null;
             for (int jp = j0; jp < j1; jp++)
             {
                 int n0 = jp * nr, nn = Math.Min(nr, n - n0);
