@@ -11,7 +11,9 @@ namespace IXC25.Bench;
 /// One InternLM2-7B-shaped decoder layer composed from CpuOps calls: hidden 4096, 32 query / 8 KV heads of
 /// 128, FFN 14336, Partial LoRA of rank 256 on wqkv, wo, w1, w2, w3; random bf16 weights in native memory.
 /// <c>layer-prefill</c>: 512 tokens (--tokens), all tokens image-masked and none (--mask all|none|both).
-/// <c>layer-decode</c>: one token against a KV cache of --context tokens (1024).
+/// <c>layer-decode</c>: one token against a KV cache of --context tokens (1024); the token is not image-masked, so
+/// upstream's B(A(x[0])) * 0 term applies, which PloraLinear proves to be a no-op here and skips: a step reads the
+/// base weights (436 MB) plus the KV cache.
 /// Prints the median of --runs timed runs per workload and, per workload, the median time of each op group
 /// (linear = PloraLinear, attention, other = RmsNorm/SiluGate/Add, which may still be reference-speed).
 /// bench/layer_side_by_side.py runs the same shapes in PyTorch.
@@ -47,7 +49,7 @@ internal static unsafe class LayerBench
         var x = Rand(C, 2, 1f);
         var (cos, sin) = Rotary(context, 1);
         Run("layer-decode", runs, 1, ops, layer, x, new byte[1], cos, sin, new Parts(), cacheTokens: context,
-            perRun: layer.WeightBytes(lora: true), what: "weight_byte");
+            perRun: layer.WeightBytes(lora: false), what: "weight_byte");
 
         // the same step alternating with a pass of the read probe: weight bandwidth as a fraction of the read
         // bandwidth measured next to it (robust to the drift of a shared machine)
@@ -56,7 +58,7 @@ internal static unsafe class LayerBench
         cache.Append(Rand(HKV * context * D, 5, 1f), Rand(HKV * context * D, 6, 1f), context);
         var buffers = new Buffers(1);
         var sw = new double[3];
-        double bytes = layer.WeightBytes(lora: true);
+        double bytes = layer.WeightBytes(lora: false);
         var fractions = new List<double>();
         var reads = new List<double>();
         var steps = new List<double>();

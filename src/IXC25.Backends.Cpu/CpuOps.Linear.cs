@@ -54,7 +54,6 @@ public sealed partial class CpuOps
         else rows = 1; // row 0, multiplied by 0 below
         float s = any ? scale : 0f;
         bool all = rows == T;
-
         using var aBuf = Scratch.Rent((long)rows * R);
         fixed (float* xp = x, yp = y)
         fixed (byte* wp = weight.Data.Bytes, ap = loraA.Data.Bytes, bp = loraB.Data.Bytes)
@@ -62,7 +61,15 @@ public sealed partial class CpuOps
             var w = new WeightView(wp, weight.DType, OUT, IN, IN);
             var a = new WeightView(ap, loraA.DType, R, IN, IN);
             var b = new WeightView(bp, loraB.DType, OUT, R, R);
-            if (all)
+            if (!any)
+            {
+                // no masked row: upstream adds B(A(x[0])) * 0 to row 0, which leaves row 0 unchanged whenever that
+                // product is finite and row 0 holds no -0 (y + (+-0) = y for every other y): skip it when provable
+                GemmDriver.Linear(xp, IN, T, w, null, yp, OUT, Threads);
+                if (QuirkIsNoOp(x.Slice(0, IN), y.Slice(0, OUT), loraA, loraB, R)) return;
+                GemmDriver.Linear(xp, IN, 1, a, null, aBuf.Pointer, R, Threads);
+            }
+            else if (all)
             {
                 // every row masked: one packing of x for the base product and the first LoRA product
                 GemmDriver.Linear(xp, IN, T, [new GemmTarget(w, null, yp, OUT, false), new GemmTarget(a, null, aBuf.Pointer, R, false)], Threads);
@@ -89,6 +96,26 @@ public sealed partial class CpuOps
                     AddScaled(new Span<float>((float*)yP + (nint)(all ? r : idx[r]) * OUT, OUT), new ReadOnlySpan<float>((float*)bP + (nint)r * OUT, OUT), s);
             });
         }
+    }
+
+    /// <summary>
+    /// Whether adding B(A x0) * 0 to y0 provably changes nothing: x0 is finite, the product cannot overflow (bounded by
+    /// max|B| R max|A| sum|x0| with room for rounding), so every term is +-0, and y0 has no -0 (the only value that
+    /// + 0 would change). Otherwise the product is computed (NaN/Inf propagate as upstream).
+    /// </summary>
+    private static bool QuirkIsNoOp(ReadOnlySpan<float> x0, ReadOnlySpan<float> y0, NamedTensor loraA, NamedTensor loraB, int R)
+    {
+        double sum = 0;
+        foreach (float v in x0)
+        {
+            if (!float.IsFinite(v)) return false;
+            sum += Math.Abs(v);
+        }
+        double bound = 1.01 * WeightStats.MaxAbs(loraB) * R * (1.01 * WeightStats.MaxAbs(loraA) * sum);
+        if (!(bound < 1e30)) return false; // also false for NaN
+        foreach (float v in y0)
+            if (BitConverter.SingleToUInt32Bits(v) == 0x8000_0000u) return false;
+        return true;
     }
 
     /// <summary>y[j] = y[j] + b[j] * s: a float32 multiply, then a float32 add (never fused).</summary>

@@ -204,6 +204,35 @@ public class LinearFastTests
     }
 
     [Fact]
+    public void PloraEmptyMaskWithAnOverflowingLoraProductGivesNaNInRowZero()
+    {
+        // finite LoRA weights whose product overflows: B(A x0) is infinite, times 0 is NaN (the skip must not apply)
+        const int T = 3, IN = 16, OUT = 8, R = 4;
+        var x = Normal(T * IN, 5);
+        var w = RandomWeight("w", DType.F32, OUT, IN, 1);
+        var a = Weight("a", DType.BF16, [R, IN], Enumerable.Repeat(3e37f, R * IN).ToArray());
+        var b = Weight("b", DType.F32, [OUT, R], Enumerable.Repeat(2e30f, OUT * R).ToArray());
+        var mask = new byte[T];
+        var expected = new float[T * OUT];
+        RefOps.PloraLinear(x, T, IN, w.ToFloat32(), OUT, a.ToFloat32(), b.ToFloat32(), R, mask, 1f, expected);
+        var y = new float[T * OUT];
+        new CpuOps(2).PloraLinear(x, T, w, a, b, mask, 1f, y);
+        Assert.True(float.IsNaN(expected[0]));
+        AssertClose(y, expected, Tolerance("plora_linear"), "plora_linear overflowing LoRA, empty mask");
+    }
+
+    [Fact]
+    public void WeightMaxAbsSeesInfinityAndNaN()
+    {
+        foreach (var dtype in WeightTypes)
+        {
+            Assert.Equal(3f, WeightStats.MaxAbs(Weight("m", dtype, [5], [1, -3, 2, 0, -0.5f])));
+            Assert.Equal(float.PositiveInfinity, WeightStats.MaxAbs(Weight("i", dtype, [3], [1, float.NegativeInfinity, 2])));
+            Assert.True(float.IsNaN(WeightStats.MaxAbs(Weight("n", dtype, [40], Enumerable.Range(0, 40).Select(i => i == 33 ? float.NaN : i).ToArray()))));
+        }
+    }
+
+    [Fact]
     public void PloraBitIdenticalForEveryThreadCount()
     {
         foreach (int T in new[] { 1, 6, 50 })
