@@ -74,6 +74,7 @@ public sealed class SpecGenerator : IIncrementalGenerator
                 foreach (var (hint, src) in GpuKernelEmitter.Emit(spec.Ops)) spc.AddSource(hint, src);
                 spc.AddSource("GpuLowering.g.cs", LoweringEmitter.EmitGpu(spec.Ops));
             }
+            if (Want("cpu") && spec.Ops is not null) foreach (var (hint, src) in GemmEmitter.Emit(spec.Ops)) spc.AddSource(hint, src);
         });
     }
 

@@ -1,0 +1,42 @@
+using IXC25.Runtime.Tensors;
+
+namespace IXC25.Backends.Cpu.Gemm;
+
+/// <summary>
+/// The kernels of one ISA tier, generated from spec/ops.json (pattern "gemm") by GemmEmitter into
+/// GemmKernels.g.cs: <c>V512Kernels</c>, <c>V256Kernels</c>, <c>V128Kernels</c>, <c>ScalarKernels</c>.
+/// The drivers in <see cref="GemmDriver"/> are generic over this interface, so each tier gets its own
+/// specialized machine code.
+/// </summary>
+internal unsafe interface IGemmKernels
+{
+    /// <summary>Whether this tier's vectors are hardware-accelerated on this machine.</summary>
+    static abstract bool IsSupported { get; }
+
+    static abstract string Name { get; }
+
+    /// <summary>Rows of the microkernel (rows of A / of the output).</summary>
+    static abstract int MR { get; }
+
+    /// <summary>Columns of the microkernel (columns of B / of the output), a whole number of vectors.</summary>
+    static abstract int NR { get; }
+
+    /// <summary>Elements per step of the dot kernels (2 vectors).</summary>
+    static abstract int BK { get; }
+
+    /// <summary>
+    /// C[i, j] = (accumulate ? C[i, j] + s : s) with s = sum over k &lt; kc of A[k * lda + i] * B[k * ldb + j] for
+    /// i &lt; mr, j &lt; NR: s is one fused multiply-add chain from zero in k order (multiply then add on tiers
+    /// without FMA), added to C once at the end.
+    /// </summary>
+    static abstract void Micro(int mr, float* a, nint lda, float* b, nint ldb, int kc, float* c, nint ldc, bool accumulate);
+
+    /// <summary>
+    /// y[t * ldy + j] = dot(x row t, W row j) (+ bias[j]) for t &lt; tr, j &lt; rw; x rows in the dot layout for
+    /// <paramref name="dtype"/> (<see cref="DotEvenOdd"/>), W rows of stride ldw elements of that dtype.
+    /// </summary>
+    static abstract void Dot(DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* y, nint ldy, float* bias);
+
+    /// <summary>Whether the dot kernels for this dtype read x even/odd-permuted within each block of <see cref="BK"/>.</summary>
+    static abstract bool DotEvenOdd(DType dtype);
+}
