@@ -50,6 +50,7 @@ internal static class ModelScaleBench
         KvLayer? cache = null;
         double prefill = BenchHost.Measure($"model-scale decoder layer prefill ({prompt} positions)", () =>
         {
+            cache?.Dispose();
             cache = new KvLayer(d.HKV, d.D, DType.F32, prompt + 64, prompt + 64);
             graph.DecoderLayer(0, x, m, cos, sin, cache).Release();
         }, runs, 1);

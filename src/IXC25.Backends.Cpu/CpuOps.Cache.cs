@@ -1,4 +1,4 @@
-using IXC25.Backends.Cpu.Reference;
+using IXC25.Backends.Cpu.Attention;
 using IXC25.Runtime;
 
 namespace IXC25.Backends.Cpu;
@@ -7,32 +7,38 @@ namespace IXC25.Backends.Cpu;
 public sealed partial class CpuOps
 {
     /// <summary>
-    /// qkv [T, (H + 2 HKV) D], cos/sin [T, D], cache (HKV heads of D, Length = TP rows before the call),
-    /// y [T, H D]. Writes the rotated keys and the values of the T new tokens at rows [TP, TP + T) and
-    /// attends causally over [0, TP + T) with scale 1/sqrt(D). Lowering today: split_qkv, rope and sdpa
-    /// references over a packed copy of the cache.
+    /// qkv [T, (H + 2 HKV) D], cos/sin [T, D], cache (HKV heads of D, TP tokens before the call),
+    /// y [T, H D]. Rotates the new keys, appends keys and values (the cache then holds TP + T tokens) and
+    /// attends causally over all of them with scale 1/sqrt(D). A float32 cache is read in place by the
+    /// blocked attention; a 16-bit cache is widened into a temporary float32 cache for the pass (the new
+    /// tokens attend to their own unrounded keys and are stored rounded).
     /// </summary>
     public void AttentionCached(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvLayer cache, Span<float> y)
     {
         if (cache.HKV != HKV || cache.D != D) throw new IxcException($"attention_cached: cache has {cache.HKV} heads of {cache.D}, the layer needs {HKV} of {D}");
-        int TP = cache.Length;
         cache.Reserve(T);
-        var q = new float[H * T * D];
-        var k = new float[HKV * T * D];
-        var v = new float[HKV * T * D];
-        RefOps.SplitQkv(qkv, T, H, HKV, D, q, k, v);
-        RefOps.Rope(q, H, T, D, cos, sin, q);
-        RefOps.Rope(k, HKV, T, D, cos, sin, k);
+        if (cache.Fast is { } fast)
+        {
+            Attention(qkv, T, H, HKV, D, cos, sin, fast, y);
+            return;
+        }
+        int TP = cache.Length;
+        var kPast = new float[(long)HKV * TP * D];
+        var vPast = new float[kPast.Length];
+        cache.CopyTo(kPast, vPast);
+        using var temp = new KvCache(HKV, D, TP + T);
+        temp.Append(kPast, vPast, TP);
+        Attention(qkv, T, H, HKV, D, cos, sin, temp, y);
+        var kAll = new float[(long)HKV * (TP + T) * D];
+        var vAll = new float[kAll.Length];
+        temp.CopyTo(kAll, vAll);
+        var kNew = new float[(long)HKV * T * D];
+        var vNew = new float[kNew.Length];
         for (int g = 0; g < HKV; g++)
-            for (int t = 0; t < T; t++)
-                cache.Write(g, TP + t, k.AsSpan((g * T + t) * D, D), v.AsSpan((g * T + t) * D, D));
-        cache.Advance(T);
-        int TK = TP + T;
-        var kAll = new float[HKV * TK * D];
-        var vAll = new float[HKV * TK * D];
-        for (int g = 0; g < HKV; g++)
-            for (int t = 0; t < TK; t++)
-                cache.Read(g, t, kAll.AsSpan((g * TK + t) * D, D), vAll.AsSpan((g * TK + t) * D, D));
-        RefOps.Sdpa(q, kAll, vAll, H, HKV, T, TK, D, (float)(1.0 / Math.Sqrt(D)), causal: true, scaleQ: false, y);
+        {
+            kAll.AsSpan((g * (TP + T) + TP) * D, T * D).CopyTo(kNew.AsSpan(g * T * D));
+            vAll.AsSpan((g * (TP + T) + TP) * D, T * D).CopyTo(vNew.AsSpan(g * T * D));
+        }
+        cache.Append(kNew, vNew, T);
     }
 }

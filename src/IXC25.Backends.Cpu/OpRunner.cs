@@ -216,21 +216,14 @@ public static class OpRunner
         if (k.Shape.Length != 3 || k.Shape[0] != HKV || k.Shape[2] != D || !k.Shape.AsSpan().SequenceEqual(v.Shape))
             throw new IxcException($"op 'attention_cached': cache.k {Shape.Format(k.Shape)} and cache.v {Shape.Format(v.Shape)} must both be [{HKV}, TP, {D}]");
         int TP = checked((int)k.Shape[1]);
-        var cache = new KvLayer(HKV, D, DType.F32, TP + T, TP + T);
-        var kf = k.ToFloat32();
-        var vf = v.ToFloat32();
-        for (int g = 0; g < HKV; g++)
-            for (int t = 0; t < TP; t++)
-                cache.Write(g, t, kf.AsSpan((g * TP + t) * D, D), vf.AsSpan((g * TP + t) * D, D));
-        cache.Advance(TP);
+        using var cache = new KvLayer(HKV, D, DType.F32, TP + T, TP + T);
+        cache.Append(k.ToFloat32(), v.ToFloat32(), TP);
         var y = new float[T * H * D];
         new CpuOps(1).AttentionCached(inputs["qkv"].ToFloat32(), T, H, HKV, D, inputs["cos"].ToFloat32(), inputs["sin"].ToFloat32(), cache, y);
         int TK = TP + T;
         var kOut = new float[HKV * TK * D];
         var vOut = new float[HKV * TK * D];
-        for (int g = 0; g < HKV; g++)
-            for (int t = 0; t < TK; t++)
-                cache.Read(g, t, kOut.AsSpan((g * TK + t) * D, D), vOut.AsSpan((g * TK + t) * D, D));
+        cache.CopyTo(kOut, vOut);
         return [Out("y", y, [T, (long)H * D]), Out("cache.k_after", kOut, [HKV, TK, D]), Out("cache.v_after", vOut, [HKV, TK, D])];
     }
 

@@ -3,8 +3,8 @@ using IXC25.Runtime.Tensors;
 
 namespace IXC25.Model.Inference;
 
-/// <summary>The KV caches of all decoder layers of one sequence.</summary>
-public sealed class KvCache
+/// <summary>The KV caches of all decoder layers of one sequence (native memory for float32 storage: dispose when done).</summary>
+public sealed class KvCache : IDisposable
 {
     public KvCache(int layers, int kvHeads, int headDim, DType storage, int maxTokens)
     {
@@ -39,4 +39,9 @@ public sealed class KvCache
     }
 
     private KvCache(KvLayer[] layers) => Layers = layers;
+
+    public void Dispose()
+    {
+        foreach (var l in Layers) l.Dispose();
+    }
 }
