@@ -36,14 +36,24 @@ public class KernelEmitterTests
 
     private static string Source(GeneratorRunResult r, string hint) => r.GeneratedSources.Single(s => s.HintName == hint).SourceText.ToString();
 
-    /// <summary>Compiles generated sources against the real backends; returns the loaded assembly.</summary>
+    /// <summary>
+    /// Compiles generated sources against the real backends; returns the loaded assembly. The GEMM microkernels
+    /// (GemmKernels.g.cs) implement IXC25.Backends.Cpu's internal <c>IGemmKernels</c>, so the repository's own
+    /// declaration of that interface is compiled with them (unsafe, as in the backend project).
+    /// </summary>
     private static Assembly Compile(GeneratorRunResult r, string name)
     {
-        var compilation = CSharpCompilation.Create(name,
-            r.GeneratedSources.Select(s => CSharpSyntaxTree.ParseText(s.SourceText, GeneratorHarness.ParseOptions, s.HintName)),
+        var trees = r.GeneratedSources.Select(s => CSharpSyntaxTree.ParseText(s.SourceText, GeneratorHarness.ParseOptions, s.HintName)).ToList();
+        if (r.GeneratedSources.Any(s => s.HintName == "GemmKernels.g.cs"))
+        {
+            var iface = RepoLayout.Path("src", "IXC25.Backends.Cpu", "Gemm", "IGemmKernels.cs");
+            trees.Add(CSharpSyntaxTree.ParseText(File.ReadAllText(iface), GeneratorHarness.ParseOptions, iface));
+            trees.Add(CSharpSyntaxTree.ParseText("global using System; global using System.Collections.Generic; global using System.Linq;", GeneratorHarness.ParseOptions));
+        }
+        var compilation = CSharpCompilation.Create(name, trees,
             BackendReferences,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: Microsoft.CodeAnalysis.OptimizationLevel.Release,
-                nullableContextOptions: NullableContextOptions.Enable));
+                nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true));
         using var pe = new MemoryStream();
         var emitted = compilation.Emit(pe);
         var errors = emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
@@ -57,7 +67,7 @@ public class KernelEmitterTests
     public void CpuTargetEmitsAKernelPerSimdOpAndTheLoweringTable()
     {
         var r = Generate(GeneratorHarness.RealSpec(), "cpu");
-        Assert.Equal(["AddKernel.g.cs", "CpuLowering.g.cs", "GeluKernel.g.cs", "LayerNormKernel.g.cs", "QuickGeluKernel.g.cs", "RmsNormKernel.g.cs",
+        Assert.Equal(["AddKernel.g.cs", "CpuLowering.g.cs", "GeluKernel.g.cs", "GemmKernels.g.cs", "LayerNormKernel.g.cs", "QuickGeluKernel.g.cs", "RmsNormKernel.g.cs",
             "RopeKernel.g.cs", "SiluGateKernel.g.cs", "SoftmaxKernel.g.cs"], r.GeneratedSources.Select(s => s.HintName).Order());
         var lowering = Source(r, "CpuLowering.g.cs");
         Assert.Contains("new(\"rms_norm\", \"simd:row_norm\"),", lowering);
