@@ -29,6 +29,40 @@ public sealed class TraceCompareTests : IDisposable
     }
 
     [Fact]
+    public void BadDestinationsAndNamesFailBeforeAnyWork()
+    {
+        // a missing --out directory is reported before the model is loaded
+        var (code, output, err) = CliRunner.Run("trace", "--model", Tiny, "--prompt", "Hello", "--out", Path.Combine(_dir, "no", "t.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains("does not exist", err);
+        Assert.DoesNotContain("loading", err);
+        // --out naming a directory
+        (code, _, err) = CliRunner.Run("op", "rms_norm", "--in", Golden("text_only"), "--out", _dir);
+        Assert.Equal(1, code);
+        Assert.Contains("is a directory", err);
+        // an unknown op is named before its input file is read
+        (code, _, err) = CliRunner.Run("op", "no_such_op", "--in", Path.Combine(_dir, "missing.safetensors"), "--out", Path.Combine(_dir, "o.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Contains("unknown op 'no_such_op'", err);
+        Assert.Empty(Directory.GetFiles(_dir));
+    }
+
+    [Fact]
+    public void ATolerancesFileWithoutAFieldNamesIt()
+    {
+        string tol = Path.Combine(_dir, "tol.json");
+        File.WriteAllText(tol, "{}");
+        var (code, _, err) = CliRunner.Run("compare", Golden("text_only"), Golden("text_only"), "--tolerances", tol);
+        Assert.Equal(1, code);
+        Assert.Contains("the file has no \"classes\"", err);
+        File.WriteAllText(tol, "{\"classes\": [{\"name\": \"float\", \"atol\": 1e-5, \"nmse\": 1e-9}]}");
+        (code, _, err) = CliRunner.Run("compare", Golden("text_only"), Golden("text_only"), "--tolerances", tol);
+        Assert.Equal(1, code);
+        Assert.Contains("'float' has no \"rtol\"", err);
+    }
+
+    [Fact]
     public void TapGlobsSelectTensors()
     {
         string trace = Path.Combine(_dir, "t.safetensors");

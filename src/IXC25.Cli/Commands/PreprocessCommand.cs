@@ -55,8 +55,7 @@ internal static class PreprocessCommand
             if (nThreads == 0 || nThreads < -1) throw new IxcException($"--threads must be -1 (all cores) or a positive count (got {nThreads})");
             if (!isVideo && VideoFrames.Extensions.Contains(Path.GetExtension(input)))
                 throw new IxcException($"{input}: looks like a video ({Path.GetExtension(input)}); pass --video");
-            string? dir = Path.GetDirectoryName(Path.GetFullPath(outFile));
-            if (dir is null || !Directory.Exists(dir)) throw new IxcException($"--out {outFile}: directory '{dir}' does not exist");
+            SafetensorsWriter.CheckDestination(outFile);
 
             var err = parse.InvocationConfiguration.Error;
             var options = new TransformOptions(nThreads);

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
+using IXC25.Runtime.IO;
 
 namespace IXC25.Cli.Commands;
 
@@ -35,6 +36,7 @@ internal static class TraceCommand
             var media = (r.GetValue(images) ?? []).Select(f => new MediaInput(f.FullName)).ToList();
             if (r.GetValue(video) is { } v) media.Add(new MediaInput(v.FullName, IsVideo: true));
             var turns = r.GetValue(history) is { } hf ? PromptCommand.ReadHistory(hf.FullName) : [];
+            SafetensorsWriter.CheckDestination(r.GetValue(output)!.FullName);
             var sw = Stopwatch.StartNew();
             using var model = o.Open(r, err);
             var prepared = PreparedPrompt.Chat(model.Tokenizer, r.GetValue(prompt)!, media, turns, hdNum: r.GetValue(hdNum));

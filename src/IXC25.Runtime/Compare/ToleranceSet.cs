@@ -39,13 +39,13 @@ public sealed class ToleranceSet
         try
         {
             var classes = new List<ToleranceInfo>();
-            foreach (var c in root.GetProperty("classes").EnumerateArray())
-                classes.Add(Read(c, c.GetProperty("name").GetString()!));
+            foreach (var c in Required(root, "classes", "the file").EnumerateArray())
+                classes.Add(Read(c, Required(c, "name", "a class").GetString()!));
             var overrides = new List<(string, string?, string?, ToleranceInfo)>();
             if (root.TryGetProperty("overrides", out var ov))
                 foreach (var o in ov.EnumerateArray())
                 {
-                    string cls = o.GetProperty("class").GetString()!;
+                    string cls = Required(o, "class", "an override").GetString()!;
                     overrides.Add((cls, o.TryGetProperty("dtype", out var d) ? d.GetString() : null,
                         o.TryGetProperty("backend", out var b) ? b.GetString() : null, Read(o, cls)));
                 }
@@ -58,6 +58,10 @@ public sealed class ToleranceSet
     }
 
     private static ToleranceInfo Read(JsonElement e, string name) => new(name,
-        e.GetProperty("atol").GetDouble(), e.GetProperty("rtol").GetDouble(), e.GetProperty("nmse").GetDouble(),
+        Required(e, "atol", $"'{name}'").GetDouble(), Required(e, "rtol", $"'{name}'").GetDouble(), Required(e, "nmse", $"'{name}'").GetDouble(),
         e.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "");
+
+    private static JsonElement Required(JsonElement e, string key, string where) =>
+        e.ValueKind == JsonValueKind.Object && e.TryGetProperty(key, out var v) ? v
+            : throw new KeyNotFoundException($"{where} has no \"{key}\"");
 }

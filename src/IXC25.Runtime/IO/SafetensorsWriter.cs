@@ -23,13 +23,25 @@ public sealed class SafetensorsWriter : IDisposable
 
     public SafetensorsWriter(string path)
     {
-        _dest = System.IO.Path.GetFullPath(path);
-        string? dir = System.IO.Path.GetDirectoryName(_dest);
-        if (dir is null || !Directory.Exists(dir)) throw new IxcException($"{path}: directory '{dir}' does not exist");
+        _dest = CheckDestination(path);
         _dataTmp = _dest + $".{Environment.ProcessId}.{Guid.NewGuid():N}.data.tmp";
         try { _data = new FileStream(_dataTmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         { throw new IxcException($"{path}: cannot write: {e.Message}", e); }
+    }
+
+    /// <summary>
+    /// Fails early, with the message the writer would give, when <paramref name="path"/> cannot be a destination
+    /// (its directory does not exist, or it is a directory); returns the full path. Commands call it before
+    /// long work so that a mistyped --out does not cost a model load.
+    /// </summary>
+    public static string CheckDestination(string path)
+    {
+        string full = System.IO.Path.GetFullPath(path);
+        string? dir = System.IO.Path.GetDirectoryName(full);
+        if (dir is null || !Directory.Exists(dir)) throw new IxcException($"{path}: directory '{dir}' does not exist");
+        if (Directory.Exists(full)) throw new IxcException($"{path}: is a directory (expected a .safetensors file name)");
+        return full;
     }
 
     public int Count => _entries.Count;
