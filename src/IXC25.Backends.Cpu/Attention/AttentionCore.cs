@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using IXC25.Backends.Cpu.Gemm;
+using IXC25.Backends.Cpu.Simd;
 
 namespace IXC25.Backends.Cpu.Attention;
 
@@ -188,7 +189,7 @@ internal static unsafe class AttentionCore
             var acc = Vector<float>.Zero;
             for (; s + lanes <= valid; s += lanes)
             {
-                var e = Vector.Exp(Vector.Load(x + s) * vs - vmx);
+                var e = ExpV(Vector.Load(x + s) * vs - vmx);
                 acc += e;
                 for (int i = 0; i < lanes; i++) p[(s + i) * QB] = e[i];
             }
@@ -226,14 +227,14 @@ internal static unsafe class AttentionCore
             var sum = Vector512<float>.Zero;
             for (int s = 0; s < nk; s++)
             {
-                var p = Vector512.Exp(Vector512.Load(S + s * QB + q) * vs - mx);
+                var p = VMath.Exp(Vector512.Load(S + s * QB + q) * vs - mx);
                 p.Store(S + s * QB + q);
                 sum += p;
             }
             if (first) sum.Store(l + q);
             else
             {
-                var a = Vector512.Exp(Vector512.Load(m + q) - mx);
+                var a = VMath.Exp(Vector512.Load(m + q) - mx);
                 a.Store(alpha + q);
                 (Vector512.Load(l + q) * a + sum).Store(l + q);
             }
@@ -254,19 +255,34 @@ internal static unsafe class AttentionCore
             var sum = Vector<float>.Zero;
             for (int s = 0; s < nk; s++)
             {
-                var p = Vector.Exp(Vector.Load(S + s * QB + q) * vs - mx);
+                var p = ExpV(Vector.Load(S + s * QB + q) * vs - mx);
                 p.Store(S + s * QB + q);
                 sum += p;
             }
             if (first) sum.Store(l + q);
             else
             {
-                var a = Vector.Exp(Vector.Load(m + q) - mx);
+                var a = ExpV(Vector.Load(m + q) - mx);
                 a.Store(alpha + q);
                 (Vector.Load(l + q) * a + sum).Store(l + q);
             }
             mx.Store(m + q);
         }
+    }
+
+    /// <summary>
+    /// <see cref="VMath"/>'s vector exp (0.87 ulp, the same algorithm at every width, and faster than .NET's
+    /// VectorNNN.Exp) on <see cref="Vector{T}"/>; a width it has no overload for falls back to MathF.Exp per lane.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> ExpV(Vector<float> x)
+    {
+        if (Vector<float>.Count == 8) return VMath.Exp(x.AsVector256()).AsVector();
+        if (Vector<float>.Count == 16) return VMath.Exp(x.AsVector512()).AsVector();
+        if (Vector<float>.Count == 4) return VMath.Exp(x.AsVector128()).AsVector();
+        Span<float> lanes = stackalloc float[Vector<float>.Count];
+        for (int i = 0; i < lanes.Length; i++) lanes[i] = MathF.Exp(x[i]);
+        return new Vector<float>(lanes);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
