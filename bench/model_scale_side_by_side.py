@@ -151,30 +151,50 @@ def extrapolate(r):
     return dict(vit_s=r["vit"] * 24, prefill_tok_s=PROMPT / (r["prefill"] * 32 + r["head"]), decode_tok_s=1 / (r["decode"] * 32 + r["head"]))
 
 
+def one_round(runs):
+    """One round in this (fresh) process: PyTorch fp32, PyTorch bf16, then ours in its own fresh process."""
+    import torch
+    return dict(t32=torch_side(runs, torch.float32), t16=torch_side(runs, torch.bfloat16), me=ours(runs))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--openblas", default="")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds, each in fresh processes on both sides (this VM's memory speed is decided per process); medians are reported")
     ap.add_argument("--append-results", action="store_true")
+    ap.add_argument("--one-round", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     reexec(a.openblas)
+    if a.one_round:
+        print(json.dumps(one_round(a.runs)))
+        return
     import torch
     load = os.getloadavg()[0]
-    t32 = torch_side(a.runs, torch.float32)
-    t16 = torch_side(a.runs, torch.bfloat16)
-    me = ours(a.runs)
+    rounds = []
+    for i in range(a.rounds):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--one-round", "--runs", str(a.runs)],
+                             capture_output=True, text=True, check=True).stdout
+        rounds.append(json.loads(out.strip().splitlines()[-1]))
+        print(f"round {i + 1}/{a.rounds}: " + ", ".join(f"{k} {rounds[-1]['t32'][k]*1e3:.0f}/{rounds[-1]['me'][k]*1e3:.0f} ms" for k in ("vit", "prefill", "decode", "head")), file=sys.stderr)
+    med = lambda side: {k: statistics.median(r[side][k] for r in rounds) for k in rounds[0][side]}
+    t32, t16, me = med("t32"), med("t16"), med("me")
+    ratio_range = {k: (min(r["t32"][k] / r["me"][k] for r in rounds), max(r["t32"][k] / r["me"][k] for r in rounds)) for k in me}
     e32, e16, em = extrapolate(t32), extrapolate(t16), extrapolate(me)
     lines = [
         f"## model-scale: 7B dimensions, one ViT and one decoder layer extrapolated ({datetime.date.today()})", "",
         f"CPU: {subprocess.run(['lscpu'], capture_output=True, text=True).stdout.split('Model name:')[1].splitlines()[0].strip()}; 2 threads both sides; "
         f"PyTorch {torch.__version__} with {'OpenBLAS (openmp, AVX-512 kernels)' if a.openblas else 'the default BLAS'}; load average before {load:.2f}; "
-        f"median of {a.runs} runs; `/usr/bin/python3 bench/model_scale_side_by_side.py --openblas DIR --runs {a.runs}`.", "",
-        "| per layer | PyTorch fp32 | PyTorch bf16 | ours (bf16 weights, fp32 math) | fp32 / ours |",
-        "|---|---|---|---|---|",
+        f"medians over {a.rounds} rounds (fresh processes on both sides each round) of the median of {a.runs} runs; "
+        f"`/usr/bin/python3 bench/model_scale_side_by_side.py --openblas DIR --runs {a.runs} --rounds {a.rounds}`.", "",
+        "| per layer | PyTorch fp32 | PyTorch bf16 | ours (bf16 weights, fp32 math) | fp32 / ours | fp32 / ours per round |",
+        "|---|---|---|---|---|---|",
     ]
     for key, label in (("vit", "ViT layer, 2 x 1601 tokens"), ("prefill", f"decoder layer prefill, {PROMPT} positions ({IMAGE} with Partial LoRA)"),
                        ("decode", f"decoder layer decode step at context {PROMPT}"), ("head", "output head, 1 row")):
-        lines.append(f"| {label} | {t32[key]*1e3:.1f} ms | {t16[key]*1e3:.1f} ms | {me[key]*1e3:.1f} ms | {t32[key]/me[key]:.2f}x |")
+        lines.append(f"| {label} | {t32[key]*1e3:.1f} ms | {t16[key]*1e3:.1f} ms | {me[key]*1e3:.1f} ms | {t32[key]/me[key]:.2f}x | "
+                     f"{ratio_range[key][0]:.2f}x to {ratio_range[key][1]:.2f}x |")
     lines += ["", "| whole model (24 ViT + 32 decoder layers + head) | PyTorch fp32 | PyTorch bf16 | ours |", "|---|---|---|---|",
               f"| vision tower, one 1x1-grid image | {e32['vit_s']:.1f} s | {e16['vit_s']:.1f} s | {em['vit_s']:.1f} s |",
               f"| prefill, {PROMPT}-position single-image prompt | {e32['prefill_tok_s']:.1f} tok/s | {e16['prefill_tok_s']:.1f} tok/s | {em['prefill_tok_s']:.1f} tok/s |",
