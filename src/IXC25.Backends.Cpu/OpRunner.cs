@@ -12,9 +12,13 @@ namespace IXC25.Backends.Cpu;
 /// </summary>
 public static class OpRunner
 {
+    /// <summary>The spec entry of <paramref name="opName"/>; an unknown name is an error naming it.</summary>
+    public static IXC25.Runtime.Spec.OpInfo Require(string opName) =>
+        OpCatalog.Find(opName) ?? throw new IxcException($"unknown op '{opName}' (see 'ixc25 op --list')");
+
     public static IReadOnlyList<NamedTensor> Run(string opName, IReadOnlyDictionary<string, NamedTensor> inputs, IReadOnlyDictionary<string, string> attrs)
     {
-        var op = OpCatalog.Find(opName) ?? throw new IxcException($"unknown op '{opName}' (see 'ixc25 op --list')");
+        var op = Require(opName);
         if (opName == "attention_cached") return RunAttentionCached(inputs, attrs);
         foreach (var name in inputs.Keys)
             if (!op.Inputs.Any(p => p.Name == name))

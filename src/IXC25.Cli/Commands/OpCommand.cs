@@ -43,7 +43,7 @@ internal static class OpCommand
             string opName = r.GetValue(name) ?? throw new IxcException("give an op NAME or --list");
             var inPath = r.GetValue(input) ?? throw new IxcException("--in FILE.safetensors is required");
             var outPath = r.GetValue(output) ?? throw new IxcException("--out FILE.safetensors is required");
-            _ = OpCatalog.Find(opName) ?? throw new IxcException($"unknown op '{opName}' (see 'ixc25 op --list')");
+            OpRunner.Require(opName);
             SafetensorsWriter.CheckDestination(outPath.FullName);
             var attrs = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var kv in r.GetValue(attr) ?? [])
