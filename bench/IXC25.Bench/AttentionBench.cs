@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Backends.Cpu.Attention;
 
 namespace IXC25.Bench;
@@ -19,7 +20,7 @@ internal static class AttentionBench
         float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = (float)rng.NextDouble() * 2 - 1; return v; }
         float[] Unit(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = i % 2 == 0 ? 1f : 0f; return v; }
 
-        using (var cache = new KvCache(HKV, D, T))
+        using (var cache = new KvPanels(HKV, D, T))
         {
             var qkv = R(T * (H + 2 * HKV) * D);
             var y = new float[T * H * D];
@@ -31,7 +32,7 @@ internal static class AttentionBench
         }
         foreach (int context in new[] { 1024, 16384 })
         {
-            using var cache = new KvCache(HKV, D, context + 1);
+            using var cache = new KvPanels(HKV, D, context + 1);
             cache.Append(R(HKV * context * D), R(HKV * context * D), context);
             var qkv = R((H + 2 * HKV) * D);
             var y = new float[H * D];

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Bench;

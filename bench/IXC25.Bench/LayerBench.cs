@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Backends.Cpu.Attention;
 using IXC25.Runtime.Tensors;
 
@@ -54,7 +55,7 @@ internal static unsafe class LayerBench
         // the same step alternating with a pass of the read probe: weight bandwidth as a fraction of the read
         // bandwidth measured next to it (robust to the drift of a shared machine)
         using var probe = new ReadBandwidth(a.GetDouble("gib", 1));
-        using var cache = new KvCache(HKV, D, context + 1);
+        using var cache = new KvPanels(HKV, D, context + 1);
         cache.Append(Rand(HKV * context * D, 5, 1f), Rand(HKV * context * D, 6, 1f), context);
         var buffers = new Buffers(1);
         var sw = new double[3];
@@ -95,7 +96,7 @@ internal static unsafe class LayerBench
     private static void Run(string name, int runs, int T, CpuOps ops, Layer layer, float[] x, byte[] im, float[] cos, float[] sin, Parts parts,
         int cacheTokens, double perRun, string what)
     {
-        using var cache = new KvCache(HKV, D, cacheTokens + T);
+        using var cache = new KvPanels(HKV, D, cacheTokens + T);
         if (cacheTokens > 0) cache.Append(Rand(HKV * cacheTokens * D, 5, 1f), Rand(HKV * cacheTokens * D, 6, 1f), cacheTokens);
         var buffers = new Buffers(T);
         var sw = new double[3];
@@ -132,7 +133,7 @@ internal static unsafe class LayerBench
     }
 
     /// <summary>InternLM2DecoderLayer: h = x + wo(attn(wqkv(norm(x)))); out = h + w2(silu(w1 n) * w3 n), n = ffn_norm(h).</summary>
-    private static void Forward(CpuOps ops, Layer l, float[] x, int T, byte[] im, float[] cos, float[] sin, KvCache cache, Buffers b, double[] sw)
+    private static void Forward(CpuOps ops, Layer l, float[] x, int T, byte[] im, float[] cos, float[] sin, KvPanels cache, Buffers b, double[] sw)
     {
         long t0 = Stopwatch.GetTimestamp();
         void Lap(int part) { long now = Stopwatch.GetTimestamp(); sw[part] += Stopwatch.GetElapsedTime(t0, now).TotalSeconds; t0 = now; }

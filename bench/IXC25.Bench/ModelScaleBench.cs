@@ -1,7 +1,9 @@
+using IXC25.Backends;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Model;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
@@ -27,41 +29,41 @@ internal static class ModelScaleBench
         int prompt = a.GetInt("prompt", 858);
         var sw = Stopwatch.StartNew();
         using var model = Build(a.GetInt("threads", 0));
-        Console.Error.WriteLine($"model-scale: synthetic 7B-dimension weights ready in {sw.Elapsed.TotalSeconds:0.0} s ({model.Cpu.Threads} threads)");
+        Console.Error.WriteLine($"model-scale: synthetic 7B-dimension weights ready in {sw.Elapsed.TotalSeconds:0.0} s ({(model.Options.Threads == 0 ? Environment.ProcessorCount : model.Options.Threads)} threads)");
         var graph = model.Graph();
         var d = model.Dims;
 
         // ViT: one layer on [2, 1601, 1024]
-        var vitIn = Act.F32(2, d.NP + 1, d.CV);
+        var vitIn = HostAct.F32(2, d.NP + 1, d.CV);
         Fill(vitIn.Span, 1);
         double vit = BenchHost.Measure("model-scale vit layer (2 x 1601 tokens)", () => graph.VitLayer(0, vitIn).Release(), runs, 1);
 
         // decoder: one layer over the prompt, Partial LoRA on the image positions
-        var x = Act.F32(prompt, d.C);
+        var x = HostAct.F32(prompt, d.C);
         Fill(x.Span, 2);
         var mask = new byte[prompt];
         Array.Fill(mask, (byte)1, 0, Math.Min(841, prompt));
         var positions = Enumerable.Range(0, prompt).Select(i => (long)i).ToArray();
         model.Rope.BeginPass(prompt);
-        var cos = Act.F32(prompt, d.D);
-        var sin = Act.F32(prompt, d.D);
+        var cos = HostAct.F32(prompt, d.D);
+        var sin = HostAct.F32(prompt, d.D);
         model.Rope.Gather(positions, cos.Span, sin.Span);
-        var m = Act.Mask(mask);
+        var m = HostAct.Mask(mask);
         KvLayer? cache = null;
         double prefill = BenchHost.Measure($"model-scale decoder layer prefill ({prompt} positions)", () =>
         {
             cache?.Dispose();
-            cache = new KvLayer(d.HKV, d.D, DType.F32, prompt + 64, prompt + 64);
+            cache = new CpuKvLayer(d.HKV, d.D, DType.F32, prompt + 64, prompt + 64);
             graph.DecoderLayer(0, x, m, cos, sin, cache).Release();
         }, runs, 1);
 
         // decode: one token at that context
-        var x1 = Act.F32(1, d.C);
+        var x1 = HostAct.F32(1, d.C);
         Fill(x1.Span, 3);
-        var c1 = Act.F32(1, d.D);
-        var s1 = Act.F32(1, d.D);
+        var c1 = HostAct.F32(1, d.D);
+        var s1 = HostAct.F32(1, d.D);
         model.Rope.Gather([prompt], c1.Span, s1.Span);
-        var m1 = Act.Mask([0]);
+        var m1 = HostAct.Mask([0]);
         double decode = BenchHost.Measure($"model-scale decoder layer decode step (context {prompt})", () =>
         {
             graph.DecoderLayer(0, x1, m1, c1, s1, cache!).Release();

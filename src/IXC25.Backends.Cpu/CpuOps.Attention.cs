@@ -9,8 +9,8 @@ public sealed partial class CpuOps
 {
     /// <summary>qkv [T, (H + 2 HKV) D], cos/sin [T, D], k_past/v_past [HKV, TP, D], y [T, H D], k_new/v_new [HKV, T, D].</summary>
     /// <remarks>
-    /// The reference-compatible form (<see cref="Reference.RefOps.Attention"/>): copies the past into a temporary
-    /// <see cref="KvCache"/>. A decoder that keeps its cache should use the <see cref="KvCache"/> overload.
+    /// The reference-compatible form (<see cref="RefOps.Attention"/>): copies the past into a temporary
+    /// <see cref="KvPanels"/>. A decoder that keeps its cache should use the <see cref="KvPanels"/> overload.
     /// k_new/v_new are bit-identical to the reference (same float32 rope expression).
     /// </remarks>
     public unsafe void Attention(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin,
@@ -21,7 +21,7 @@ public sealed partial class CpuOps
         Check(vPast.Length == (long)HKV * TP * D, "attention", $"'v_past' has {vPast.Length} elements, expected {(long)HKV * TP * D}");
         Check(kNew.Length == (long)HKV * T * D && vNew.Length == (long)HKV * T * D, "attention", $"'k_new'/'v_new' have {kNew.Length}/{vNew.Length} elements, expected {(long)HKV * T * D}");
         NewKeysValues(qkv, T, H, HKV, D, cos, sin, kNew, vNew);
-        using var cache = KvCache.Temporary(HKV, D, TP + T);
+        using var cache = KvPanels.Temporary(HKV, D, TP + T);
         cache.Append(kPast, vPast, TP);
         cache.Append(kNew, vNew, T);
         Attend(qkv, T, H, HKV, D, cos, sin, cache, y);
@@ -32,7 +32,7 @@ public sealed partial class CpuOps
     /// keys, appends keys and values to <paramref name="cache"/> (which then holds TP + T tokens), and runs causal
     /// attention of the new tokens (positions TP .. TP + T - 1) against the whole cache.
     /// </summary>
-    public unsafe void Attention(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvCache cache, Span<float> y)
+    public unsafe void Attention(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvPanels cache, Span<float> y)
     {
         CheckAttention(qkv, T, H, HKV, D, cos, sin, y);
         Check(cache.KvHeads == HKV && cache.HeadDim == D, "attention", $"kv cache has {cache.KvHeads} heads of {cache.HeadDim}, expected {HKV} of {D}");
@@ -70,13 +70,13 @@ public sealed partial class CpuOps
         Check(q.Length == (long)H * TQ * D && k.Length == (long)HKV * TK * D && v.Length == (long)HKV * TK * D && y.Length == (long)TQ * H * D,
             "sdpa", "tensor sizes do not match [H, TQ, D], [HKV, TK, D], [TQ, H D]");
         if (TQ == 0) return;
-        using var cache = KvCache.Temporary(HKV, D, TK);
+        using var cache = KvPanels.Temporary(HKV, D, TK);
         cache.Append(k, v, TK);
         fixed (float* qp = q, yp = y)
             AttentionDriver.Gqa(new PlainQueries(qp, H, TQ, D, scaleQ ? scale : 1f, yp), H, HKV, TQ, D, cache, causal, scaleQ ? 1f : scale, Threads);
     }
 
-    private unsafe void Attend(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvCache cache, Span<float> y)
+    private unsafe void Attend(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvPanels cache, Span<float> y)
     {
         if (T == 0) return;
         fixed (float* qp = qkv, cp = cos, sp = sin, yp = y)

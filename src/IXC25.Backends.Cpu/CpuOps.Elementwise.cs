@@ -1,4 +1,4 @@
-using IXC25.Backends.Cpu.Reference;
+using IXC25.Backends.Reference;
 using IXC25.Backends.Cpu.Simd;
 using IXC25.Runtime.Tensors;
 

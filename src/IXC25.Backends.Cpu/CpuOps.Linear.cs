@@ -28,7 +28,7 @@ public sealed partial class CpuOps
 
     /// <summary>x [T, IN], weight [OUT, IN], lora_a [R, IN], lora_b [OUT, R] as stored, im_mask [T], y [T, OUT].</summary>
     /// <remarks>
-    /// Same semantics and float32 rounding points as <see cref="Reference.RefOps.PloraLinear"/>: y = x W^T; then
+    /// Same semantics and float32 rounding points as <see cref="RefOps.PloraLinear"/>: y = x W^T; then
     /// the masked rows are gathered, a = x_m A^T and b = a B^T are separate products, and y[t] = y[t] + b * scale
     /// (a multiply, then an add). With an all-zero mask, row 0 gets b * 0 added (upstream's quirk).
     /// When every row is masked, x is packed once for W and A. When moreover scale is 1 (the model's alpha / r) and

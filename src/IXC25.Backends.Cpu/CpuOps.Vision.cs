@@ -1,5 +1,5 @@
 using IXC25.Backends.Cpu.Gemm;
-using IXC25.Backends.Cpu.Reference;
+using IXC25.Backends.Reference;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Cpu;

@@ -42,7 +42,7 @@ public sealed class GpuBackend : IDisposable
         {
             var cuda = _context.GetCudaDevices();
             if (device == GpuDevice.Cuda && cuda.Count == 0)
-                throw new IxcException("gpu: no CUDA device found (ILGPU sees no NVIDIA GPU or driver); use --device cpu or a machine with CUDA");
+                throw new IxcException("gpu: no CUDA device found (ILGPU sees no NVIDIA GPU or driver); use --backend gpu-sim (ILGPU's CPU accelerator) or --backend cpu, or a machine with CUDA");
             _accelerator = device != GpuDevice.Cpu && cuda.Count > 0 ? _context.CreateCudaAccelerator(0) : _context.CreateCPUAccelerator(0);
         }
         catch

@@ -1,11 +1,11 @@
 using ILGPU.Algorithms;
-using IXC25.Backends.Cpu.Simd;
+using IXC25.Runtime.Numerics;
 
 namespace IXC25.Backends.Gpu;
 
 /// <summary>
 /// Scalar math for the generated ILGPU kernels: the functions kernel expressions may call, with the same
-/// algorithms and coefficients as the CPU's <see cref="VMath"/> (constants shared), built on XMath.
+/// algorithms and coefficients as the CPU's VMath (<see cref="MathCoefficients"/> shared), built on XMath.
 /// Kept to what ILGPU compiles: no System.Half, no MathF.CopySign. Fused multiply-adds are written as
 /// a * b + c (a backend may contract them); erfc splits x^2 exactly by truncating x to 1/16 instead.
 /// </summary>
@@ -46,29 +46,29 @@ public static class GpuMath
     private static float ErfSmall(float x)
     {
         float s = x * x;
-        float p = VMath.ErfP6 * s + VMath.ErfP5;
-        p = p * s + VMath.ErfP4;
-        p = p * s + VMath.ErfP3;
-        p = p * s + VMath.ErfP2;
-        p = p * s + VMath.ErfP1;
-        p = p * s + VMath.ErfP0;
+        float p = MathCoefficients.ErfP6 * s + MathCoefficients.ErfP5;
+        p = p * s + MathCoefficients.ErfP4;
+        p = p * s + MathCoefficients.ErfP3;
+        p = p * s + MathCoefficients.ErfP2;
+        p = p * s + MathCoefficients.ErfP1;
+        p = p * s + MathCoefficients.ErfP0;
         return p * x + x;
     }
 
     public static float Erf(float x)
     {
         float t = XMath.Abs(x);
-        if (t < VMath.ErfSplit) return ErfSmall(x);
+        if (t < MathCoefficients.ErfSplit) return ErfSmall(x);
         if (XMath.IsNaN(x)) return x;
-        t = XMath.Min(t, VMath.ErfClamp);
-        float q = VMath.ErfQ8 * t + VMath.ErfQ7;
-        q = q * t + VMath.ErfQ6;
-        q = q * t + VMath.ErfQ5;
-        q = q * t + VMath.ErfQ4;
-        q = q * t + VMath.ErfQ3;
-        q = q * t + VMath.ErfQ2;
-        q = q * t + VMath.ErfQ1;
-        q = q * t + VMath.ErfQ0;
+        t = XMath.Min(t, MathCoefficients.ErfClamp);
+        float q = MathCoefficients.ErfQ8 * t + MathCoefficients.ErfQ7;
+        q = q * t + MathCoefficients.ErfQ6;
+        q = q * t + MathCoefficients.ErfQ5;
+        q = q * t + MathCoefficients.ErfQ4;
+        q = q * t + MathCoefficients.ErfQ3;
+        q = q * t + MathCoefficients.ErfQ2;
+        q = q * t + MathCoefficients.ErfQ1;
+        q = q * t + MathCoefficients.ErfQ0;
         float r = 1f - XMath.Exp(q);
         return x < 0f ? -r : r;
     }
@@ -76,36 +76,36 @@ public static class GpuMath
     public static float Erfc(float x)
     {
         float t = XMath.Abs(x);
-        if (t < VMath.ErfcSplit1) return 1f - ErfSmall(x);
+        if (t < MathCoefficients.ErfcSplit1) return 1f - ErfSmall(x);
         if (XMath.IsNaN(x)) return x;
-        float u = XMath.Min(t, VMath.ErfcClamp);
+        float u = XMath.Min(t, MathCoefficients.ErfcClamp);
         float r;
-        if (u < VMath.ErfcSplit2)
+        if (u < MathCoefficients.ErfcSplit2)
         {
-            float v = u - VMath.ErfcCenter;
-            r = VMath.ErfcH11 * v + VMath.ErfcH10;
-            r = r * v + VMath.ErfcH9;
-            r = r * v + VMath.ErfcH8;
-            r = r * v + VMath.ErfcH7;
-            r = r * v + VMath.ErfcH6;
-            r = r * v + VMath.ErfcH5;
-            r = r * v + VMath.ErfcH4;
-            r = r * v + VMath.ErfcH3;
-            r = r * v + VMath.ErfcH2;
-            r = r * v + VMath.ErfcH1;
-            r = r * v + VMath.ErfcH0;
+            float v = u - MathCoefficients.ErfcCenter;
+            r = MathCoefficients.ErfcH11 * v + MathCoefficients.ErfcH10;
+            r = r * v + MathCoefficients.ErfcH9;
+            r = r * v + MathCoefficients.ErfcH8;
+            r = r * v + MathCoefficients.ErfcH7;
+            r = r * v + MathCoefficients.ErfcH6;
+            r = r * v + MathCoefficients.ErfcH5;
+            r = r * v + MathCoefficients.ErfcH4;
+            r = r * v + MathCoefficients.ErfcH3;
+            r = r * v + MathCoefficients.ErfcH2;
+            r = r * v + MathCoefficients.ErfcH1;
+            r = r * v + MathCoefficients.ErfcH0;
         }
         else
         {
             float s = 1f / u;
             float w = s * s;
-            r = VMath.ErfcG7 * w + VMath.ErfcG6;
-            r = r * w + VMath.ErfcG5;
-            r = r * w + VMath.ErfcG4;
-            r = r * w + VMath.ErfcG3;
-            r = r * w + VMath.ErfcG2;
-            r = r * w + VMath.ErfcG1;
-            r = r * w + VMath.ErfcG0;
+            r = MathCoefficients.ErfcG7 * w + MathCoefficients.ErfcG6;
+            r = r * w + MathCoefficients.ErfcG5;
+            r = r * w + MathCoefficients.ErfcG4;
+            r = r * w + MathCoefficients.ErfcG3;
+            r = r * w + MathCoefficients.ErfcG2;
+            r = r * w + MathCoefficients.ErfcG1;
+            r = r * w + MathCoefficients.ErfcG0;
             r /= u;
         }
         // exp(-u^2) = exp(-hi) exp(-lo) with hi = uh^2 exact (uh = u truncated to 1/16) and lo = (u - uh)(u + uh)
@@ -117,15 +117,15 @@ public static class GpuMath
     public static float Tanh(float x)
     {
         float t = XMath.Abs(x);
-        if (t < VMath.TanhSplit)
+        if (t < MathCoefficients.TanhSplit)
         {
             float s = x * x;
-            float r = VMath.TanhR6 * s + VMath.TanhR5;
-            r = r * s + VMath.TanhR4;
-            r = r * s + VMath.TanhR3;
-            r = r * s + VMath.TanhR2;
-            r = r * s + VMath.TanhR1;
-            r = r * s + VMath.TanhR0;
+            float r = MathCoefficients.TanhR6 * s + MathCoefficients.TanhR5;
+            r = r * s + MathCoefficients.TanhR4;
+            r = r * s + MathCoefficients.TanhR3;
+            r = r * s + MathCoefficients.TanhR2;
+            r = r * s + MathCoefficients.TanhR1;
+            r = r * s + MathCoefficients.TanhR0;
             return r * s * x + x;
         }
         float e = XMath.Exp(t + t);

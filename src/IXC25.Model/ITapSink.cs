@@ -1,4 +1,4 @@
-using IXC25.Backends.Cpu;
+using IXC25.Graph;
 
 namespace IXC25.Model;
 

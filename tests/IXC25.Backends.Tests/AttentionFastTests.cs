@@ -1,14 +1,15 @@
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Backends.Cpu.Attention;
 using IXC25.Backends.Cpu.Gemm;
-using IXC25.Backends.Cpu.Reference;
+using IXC25.Backends.Reference;
 using IXC25.Runtime.Tensors;
 using static IXC25.Backends.Tests.FastPathData;
 
 namespace IXC25.Backends.Tests;
 
 /// <summary>
-/// The blocked attention drivers (CpuOps.Attention with and without a KvCache, Mha, Sdpa) and the ClipEmbed
+/// The blocked attention drivers (CpuOps.Attention with and without a KvPanels, Mha, Sdpa) and the ClipEmbed
 /// fast path against the scalar references; determinism over thread counts. Category Isa (see LinearFastTests).
 /// </summary>
 [Trait("Category", "Isa")]
@@ -70,7 +71,7 @@ public class AttentionFastTests
         // prefill 60 tokens, 10 decode steps (the cache grows past its first 64-token capacity), then extend by 3
         const int H = 8, HKV = 2, D = 32;
         var ops = new CpuOps(2);
-        using var cache = new KvCache(HKV, D);
+        using var cache = new KvPanels(HKV, D);
         var kAll = new List<float[]>();
         var vAll = new List<float[]>();
         int past = 0, step = 0;

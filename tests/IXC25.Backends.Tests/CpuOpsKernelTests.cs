@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Backends.Cpu.Simd;
 using static IXC25.Backends.Tests.KernelTestData;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Runtime.Tensors;
 using static IXC25.Backends.Tests.FastPathData;
 

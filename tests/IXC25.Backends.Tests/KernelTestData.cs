@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Backends.Cpu.Simd;
 using IXC25.Runtime.Compare;
 using IXC25.Runtime.Spec;

@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Runtime;
 using IXC25.Runtime.Tensors;
 
@@ -19,7 +20,7 @@ public class KvLayerTests
     public void AppendCopyTruncateAndCloneKeepTheTokens(DType storage)
     {
         const int HKV = 2, D = 40;
-        using var layer = new KvLayer(HKV, D, storage, 1000, initialCapacity: 3);
+        using var layer = new CpuKvLayer(HKV, D, storage, 1000, initialCapacity: 3);
         var k1 = Random(HKV * 5 * D, 1); var v1 = Random(k1.Length, 2);
         var k2 = Random(HKV * 7 * D, 3); var v2 = Random(k2.Length, 4);
         layer.Append(k1, v1, 5);
@@ -35,7 +36,7 @@ public class KvLayerTests
                     float stored = storage switch { DType.BF16 => BFloat16.ToSingle(BFloat16.FromSingle(expected)), DType.F16 => (float)(Half)expected, _ => expected };
                     Assert.Equal(stored, k[(g * 12 + t) * D + d]);
                 }
-        using var other = new KvLayer(HKV, D, storage, 1000);
+        using var other = new CpuKvLayer(HKV, D, storage, 1000);
         layer.CopyTo(other);
         var k3 = new float[k.Length]; var v3 = new float[k.Length];
         other.CopyTo(k3, v3);
@@ -48,7 +49,7 @@ public class KvLayerTests
     [Fact]
     public void AFullCacheIsAClearError()
     {
-        using var layer = new KvLayer(1, 8, DType.F32, maxTokens: 4);
+        using var layer = new CpuKvLayer(1, 8, DType.F32, maxTokens: 4);
         layer.Append(new float[32], new float[32], 4);
         var e = Assert.Throws<IxcException>(() => layer.Append(new float[8], new float[8], 1));
         Assert.Contains("at most 4", e.Message);
@@ -67,7 +68,7 @@ public class KvLayerTests
         var sin = new float[(TP + T) * D];
         float[] Run(DType dt)
         {
-            using var cache = new KvLayer(HKV, D, dt, 100);
+            using var cache = new CpuKvLayer(HKV, D, dt, 100);
             var y1 = new float[TP * H * D];
             ops.AttentionCached(qkv1, TP, H, HKV, D, cos.AsSpan(0, TP * D), sin.AsSpan(0, TP * D), cache, y1);
             var y2 = new float[T * H * D];

@@ -1,6 +1,7 @@
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Backends.Cpu.Gemm;
-using IXC25.Backends.Cpu.Reference;
+using IXC25.Backends.Reference;
 using IXC25.Runtime.Tensors;
 using static IXC25.Backends.Tests.FastPathData;
 

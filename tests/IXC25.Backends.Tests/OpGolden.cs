@@ -47,7 +47,7 @@ public static class OpGolden
     public static TheoryData<string, int> AllCases()
     {
         var data = new TheoryData<string, int>();
-        foreach (var op in IXC25.Backends.Cpu.OpCatalog.All)
+        foreach (var op in IXC25.Graph.OpCatalog.All)
             for (int i = 0; i < Cases(op.Name).Count; i++) data.Add(op.Name, i);
         return data;
     }

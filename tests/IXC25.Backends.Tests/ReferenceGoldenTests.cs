@@ -1,4 +1,5 @@
-using IXC25.Backends.Cpu;
+using IXC25.Backends.Reference;
+using IXC25.Graph;
 using IXC25.Runtime.Compare;
 
 namespace IXC25.Backends.Tests;
@@ -21,7 +22,7 @@ public class ReferenceGoldenTests
         // ports, or the contents of a cache port ("cache.k", "cache.v")
         var inputs = c.Tensors.Where(kv => info.Inputs.Any(p => p.Name == kv.Key || (p.IsCache && (kv.Key == p.Name + ".k" || kv.Key == p.Name + ".v"))))
             .ToDictionary(kv => kv.Key, kv => kv.Value);
-        var outputs = OpRunner.Run(op, inputs, c.Attrs);
+        var outputs = OpInvoker.Invoke(new RefGraphOps(), op, inputs, c.Attrs);
         var tol = ToleranceTable.Find(info.Tolerance)!;
         foreach (var o in outputs)
         {

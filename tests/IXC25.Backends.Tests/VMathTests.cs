@@ -1,5 +1,5 @@
 using System.Runtime.Intrinsics;
-using IXC25.Backends.Cpu.Reference;
+using IXC25.Backends.Reference;
 using IXC25.Backends.Cpu.Simd;
 using Xunit.Abstractions;
 

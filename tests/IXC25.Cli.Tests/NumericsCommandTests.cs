@@ -1,4 +1,6 @@
+using IXC25.Backends;
 using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Model.Rope;
 using IXC25.Runtime;
 using IXC25.Runtime.Compare;

@@ -1,3 +1,5 @@
+using IXC25.Backends;
+using IXC25.Graph;
 using System.Text.Json;
 using IXC25.Generation.Decoding;
 using IXC25.Model.Inference;

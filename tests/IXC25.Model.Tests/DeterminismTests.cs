@@ -1,3 +1,5 @@
+using IXC25.Backends;
+using IXC25.Graph;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
 
@@ -14,9 +16,9 @@ public class DeterminismTests
         var cache = model.NewCache();
         var logits = model.Prefill(prompt, cache, taps: taps);
         var step = model.ForwardTokens([7], cache);
-        var all = logits.Span.ToArray().Concat(step.Span.ToArray()).ToArray();
-        logits.Release();
-        step.Release();
+        var all = logits.ToArray<float>().Concat(step.ToArray<float>()).ToArray();
+        model.Ops.Release(logits);
+        model.Ops.Release(step);
         return (all, taps);
     }
 

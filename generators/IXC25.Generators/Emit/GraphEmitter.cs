@@ -23,7 +23,7 @@ internal static class GraphEmitter
         var w = new CodeWriter();
         w.Doc("The forward pass generated from spec/model.json's graph (one method per block), run on any backend implementing IGraphOps. Loops that carry state across passes (the decoder layers with their KV caches) and the input assembly are the drivers' (src/IXC25.Model/Inference).");
         w.Open("public sealed partial class Ixc25Graph");
-        w.Line("public Ixc25Graph(global::IXC25.Backends.Cpu.IGraphOps ops, Ixc25Weights weights, Ixc25Config config, global::IXC25.Model.ITapSink? taps = null)");
+        w.Line("public Ixc25Graph(global::IXC25.Graph.IGraphOps ops, Ixc25Weights weights, Ixc25Config config, global::IXC25.Model.ITapSink? taps = null)");
         w.Line("{");
         w.Line("    Ops = ops;");
         w.Line("    W = weights;");
@@ -31,7 +31,7 @@ internal static class GraphEmitter
         w.Line("    Taps = taps;");
         w.Line("}");
         w.Line();
-        w.Line("public global::IXC25.Backends.Cpu.IGraphOps Ops { get; }");
+        w.Line("public global::IXC25.Graph.IGraphOps Ops { get; }");
         w.Line("public Ixc25Weights W { get; }");
         w.Line("public Ixc25Config Config { get; }");
         w.Line("public Ixc25Dims Dims => W.Dims;");
@@ -75,8 +75,8 @@ internal static class GraphEmitter
         var inputNames = new HashSet<string>(b.Inputs.Select(i => i.Name));
         string Var(string name) => "v_" + name;
         var ps = extra.Select(e => "int " + e).Concat(b.Inputs.Select(i =>
-            (i.Kind == "kv" ? "global::IXC25.Backends.Cpu.KvLayer" : "global::IXC25.Backends.Cpu.Act") + (i.Optional ? "?" : "") + " " + Var(i.Name)));
-        string ret = b.Outputs.Count == 1 ? "global::IXC25.Backends.Cpu.Act" : "(" + string.Join(", ", b.Outputs.Select(o => "global::IXC25.Backends.Cpu.Act " + ModelParser.Pascal(o))) + ")";
+            (i.Kind == "kv" ? "global::IXC25.Graph.KvLayer" : "global::IXC25.Graph.Act") + (i.Optional ? "?" : "") + " " + Var(i.Name)));
+        string ret = b.Outputs.Count == 1 ? "global::IXC25.Graph.Act" : "(" + string.Join(", ", b.Outputs.Select(o => "global::IXC25.Graph.Act " + ModelParser.Pascal(o))) + ")";
         w.Doc(b.Doc);
         foreach (var i in b.Inputs)
             w.Line($"/// <param name=\"{Var(i.Name)}\">{(i.Kind == "kv" ? "KV cache" : CodeWriter.Xml("[" + string.Join(", ", i.Shape) + "]"))}</param>");
@@ -131,7 +131,7 @@ internal static class GraphEmitter
         }
         string attrType = ModelParser.Pascal(op.Name) + "Attrs";
         var inits = s.Attrs.Select(a => $"{ModelParser.Pascal(a.Key)} = {AttrValue(m, op.Attrs.First(x => x.Name == a.Key), a.Value)}");
-        args.Add($"new global::IXC25.Backends.Cpu.{attrType} {{ {string.Join(", ", inits)} }}");
+        args.Add($"new global::IXC25.Graph.{attrType} {{ {string.Join(", ", inits)} }}");
         string call = $"Ops.{ModelParser.Pascal(op.Name)}({string.Join(", ", args)})";
         if (op.Outputs.Count == 1)
         {
@@ -175,7 +175,7 @@ internal static class GraphEmitter
         }
         // repeated: the output rebinds a name (typically the same one that is passed in)
         var inName = s.In.FirstOrDefault(kv => kv.Value == target)?.Value;
-        if (declared.Add(target)) w.Line($"global::IXC25.Backends.Cpu.Act {Var(target)} = null!;");
+        if (declared.Add(target)) w.Line($"global::IXC25.Graph.Act {Var(target)} = null!;");
         w.Open($"for (int {s.IndexVar} = 0; {s.IndexVar} < Dims.{s.RepeatSymbol}; {s.IndexVar}++)");
         w.Line($"var next = {MethodName(callee)}({Args()});");
         if (inName is not null)

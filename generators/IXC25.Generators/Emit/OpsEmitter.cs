@@ -12,7 +12,7 @@ namespace IXC25.Generators.Emit;
 /// </summary>
 internal static class OpsEmitter
 {
-    public const string Namespace = "IXC25.Backends.Cpu";
+    public const string Namespace = "IXC25.Graph";
 
     public static IEnumerable<(string HintName, string Source)> Emit(OpSet ops, IReadOnlyList<ToleranceSpec> tolerances)
     {
@@ -21,6 +21,7 @@ internal static class OpsEmitter
         yield return ("ToleranceTable.g.cs", EmitTolerances(tolerances));
         yield return ("OpShapes.g.cs", EmitShapes(ops));
         yield return ("IGraphOps.g.cs", EmitGraphOps(ops));
+        yield return ("OpInvoker.g.cs", EmitInvoker(ops));
     }
 
     private static string EmitCatalog(OpSet ops)
@@ -190,36 +191,103 @@ internal static class OpsEmitter
     public static bool IsWeightPort(PortSpec p) => p.DTypes.Contains("bf16") || p.DTypes.Contains("f16");
 
     public static string PortType(PortSpec p) =>
-        (p.IsCache ? "global::IXC25.Backends.Cpu.KvLayer" : IsWeightPort(p) ? "global::IXC25.Runtime.Tensors.NamedTensor" : "global::IXC25.Backends.Cpu.Act") + (p.Optional ? "?" : "");
+        (p.IsCache ? "global::IXC25.Graph.KvLayer" : IsWeightPort(p) ? "global::IXC25.Runtime.Tensors.NamedTensor" : "global::IXC25.Graph.Act") + (p.Optional ? "?" : "");
 
     public static string ReturnType(OpSpec op) =>
-        op.Outputs.Count == 1 ? "global::IXC25.Backends.Cpu.Act" : "global::IXC25.Backends.Cpu." + ModelParser.Pascal(op.Name) + "Outputs";
+        op.Outputs.Count == 1 ? "global::IXC25.Graph.Act" : "global::IXC25.Graph." + ModelParser.Pascal(op.Name) + "Outputs";
 
     /// <summary>
-    /// The interface a backend implements to run the generated graph (src/IXC25.Model, Ixc25Graph):
-    /// one method per op; activations in, freshly allocated activations out.
+    /// The interfaces of the backends: <c>IGraphOps</c> (the ops the generated graph calls: "graph" not
+    /// false; the tensor and cache members are hand-written in IXC25.Graph), <c>IOracleOps</c> (adds the
+    /// oracle-only ops, which the reference backend and the op table run), the <c>*Outputs</c> records,
+    /// and <c>DelegatingGraphOps</c> (a decorator base forwarding every op to an inner backend).
     /// </summary>
     private static string EmitGraphOps(OpSet ops)
     {
         var w = new CodeWriter();
-        w.Doc("What a backend provides to run the forward pass generated from spec/model.json's graph: one method per op of spec/ops.json. Weight ports take the stored tensor (bf16/f16/f32), activation ports an Act, cache ports a KvLayer; outputs are new activations owned by the caller.");
+        w.Doc("What a backend provides to run the forward pass generated from spec/model.json's graph: one method per op of spec/ops.json that the graph may call (\"graph\" not false). Weight ports take the stored tensor (bf16/f16/f32), activation ports an Act owned by this backend, cache ports a KvLayer of this backend; outputs are new activations owned by the caller (give them back with Release).");
         w.Open("public partial interface IGraphOps");
-        foreach (var op in ops.Ops)
-        {
-            w.Doc(op.Doc);
-            var ps = op.Inputs.Select(p => $"{PortType(p)} {Ident(p.Name)}").Concat(new[] { $"{ModelParser.Pascal(op.Name)}Attrs attrs" });
-            w.Line($"{ReturnType(op)} {ModelParser.Pascal(op.Name)}({string.Join(", ", ps)});");
-        }
+        foreach (var op in ops.Ops.Where(o => o.Graph)) Signature(w, op, ";");
+        w.Close();
         w.Line();
-        w.Doc("Gives an activation's storage back (the generated code calls it after the last use).");
-        w.Line("void Release(global::IXC25.Backends.Cpu.Act a);");
+        w.Doc("A backend that also runs the oracle-only ops of spec/ops.json (\"graph\": false): the reference backend, and every backend the op table checks.");
+        w.Open("public partial interface IOracleOps : IGraphOps");
+        foreach (var op in ops.Ops.Where(o => !o.Graph)) Signature(w, op, ";");
         w.Close();
         foreach (var op in ops.Ops.Where(o => o.Outputs.Count > 1))
         {
             w.Line();
             w.Doc($"Outputs of op '{op.Name}'.");
-            w.Line($"public sealed record {ModelParser.Pascal(op.Name)}Outputs({string.Join(", ", op.Outputs.Select(o => $"global::IXC25.Backends.Cpu.Act {ModelParser.Pascal(o.Name)}"))});");
+            w.Line($"public sealed record {ModelParser.Pascal(op.Name)}Outputs({string.Join(", ", op.Outputs.Select(o => $"global::IXC25.Graph.Act {ModelParser.Pascal(o.Name)}"))});");
         }
+        w.Line();
+        w.Doc("Forwards every op of IGraphOps to Inner (the tensor and cache members are in DelegatingGraphOps.cs); a decorator overrides what it changes.");
+        w.Open("public abstract partial class DelegatingGraphOps : IGraphOps");
+        foreach (var op in ops.Ops.Where(o => o.Graph))
+        {
+            var args = op.Inputs.Select(p => Ident(p.Name)).Concat(new[] { "attrs" });
+            Signature(w, op, $" => Inner.{ModelParser.Pascal(op.Name)}({string.Join(", ", args)});", "public virtual ");
+        }
+        w.Close();
+        return CodeWriter.Header(Namespace) + w;
+    }
+
+    private static void Signature(CodeWriter w, OpSpec op, string body, string modifiers = "")
+    {
+        w.Doc(op.Doc);
+        var ps = op.Inputs.Select(p => $"{PortType(p)} {Ident(p.Name)}").Concat(new[] { $"{ModelParser.Pascal(op.Name)}Attrs attrs" });
+        w.Line($"{modifiers}{ReturnType(op)} {ModelParser.Pascal(op.Name)}({string.Join(", ", ps)}){body}");
+    }
+
+    /// <summary>
+    /// <c>OpInvoker.Invoke</c>: one op of spec/ops.json by name on named host tensors, on any backend
+    /// (`ixc25 op`, the op table): attributes parsed, activations uploaded to the backend, weights passed as
+    /// stored, a cache port filled from its contents (&lt;port&gt;.k, &lt;port&gt;.v) and read back after the
+    /// call (&lt;port&gt;.k_after, &lt;port&gt;.v_after), outputs read back as named tensors.
+    /// </summary>
+    private static string EmitInvoker(OpSet ops)
+    {
+        var w = new CodeWriter();
+        w.Doc("Runs one op of spec/ops.json by name on named host tensors (generated from the spec: no per-op code is hand-written).");
+        w.Open("public static partial class OpInvoker");
+        w.Doc("Runs <paramref name=\"name\"/> on <paramref name=\"ops\"/>; inputs are checked against the spec first (names, dtypes), shapes by the backend.");
+        w.Open("public static global::System.Collections.Generic.IReadOnlyList<global::IXC25.Runtime.Tensors.NamedTensor> Invoke(IGraphOps ops, string name, global::System.Collections.Generic.IReadOnlyDictionary<string, global::IXC25.Runtime.Tensors.NamedTensor> inputs, global::System.Collections.Generic.IReadOnlyDictionary<string, string> attrs)");
+        w.Line("var info = Require(name);");
+        w.Line("CheckInputs(info, inputs);");
+        w.Line("var io = new OpIo(ops, inputs);");
+        w.Open("try");
+        w.Open("switch (name)");
+        foreach (var op in ops.Ops)
+        {
+            string pascal = ModelParser.Pascal(op.Name);
+            w.Open($"case {CodeWriter.Str(op.Name)}:");
+            w.Line($"var a = {pascal}Attrs.Parse(attrs);");
+            var args = new List<string>();
+            foreach (var p in op.Inputs)
+            {
+                string v = "p_" + p.Name;
+                string opt = p.Optional ? "true" : "false";
+                if (p.IsCache) w.Line($"var {v} = io.Cache({CodeWriter.Str(p.Name)});");
+                else if (IsWeightPort(p)) w.Line($"var {v} = io.Weight({CodeWriter.Str(p.Name)}, {opt});");
+                else w.Line($"var {v} = io.Activation({CodeWriter.Str(p.Name)}, {opt});");
+                args.Add(p.Optional || p.IsCache ? v : v + "!");
+            }
+            args.Add("a");
+            string call = $"{(op.Graph ? "ops" : "Oracle(ops, name)")}.{pascal}({string.Join(", ", args)})";
+            w.Line($"var r = {call};");
+            if (op.Outputs.Count == 1) w.Line($"io.Output({CodeWriter.Str(op.Outputs[0].Name)}, r);");
+            else foreach (var o in op.Outputs) w.Line($"io.Output({CodeWriter.Str(o.Name)}, r.{ModelParser.Pascal(o.Name)});");
+            w.Line("return io.Results();");
+            w.Close();
+        }
+        w.Line("default: throw new global::IXC25.Runtime.IxcException($\"op '{name}' has no invoker\");");
+        w.Close();
+        w.Close();
+        w.Open("finally");
+        w.Line("io.Dispose();");
+        w.Close();
+        w.Close();
+        w.Close();
         return CodeWriter.Header(Namespace) + w;
     }
 

@@ -471,6 +471,7 @@ internal sealed class ModelParser
         {
             opSpec = _ops?.Ops.FirstOrDefault(o => o.Name == op);
             if (opSpec is null && _ops is not null) { _r.Report("IXC0007", $"{sctx}: op '{op}' is not defined in ops.json", s["op"]!); return null; }
+            if (opSpec is { Graph: false }) { _r.Report("IXC0007", $"{sctx}: op '{op}' is marked \"graph\": false in ops.json (an oracle-only op that backends need not provide to the graph)", s["op"]!); return null; }
         }
         else if (!blocks.TryGetValue(call!, out callee)) { _r.Report("IXC0007", $"{sctx}: block '{call}' is not defined in 'graph'", s["call"]!); return null; }
 

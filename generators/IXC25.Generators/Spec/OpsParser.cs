@@ -71,7 +71,8 @@ internal static class OpsParser
                 kernel = ParseKernel(k, r, ctx, inputs, outputs, attrs);
 
             var (cpu, gpu) = ParseLowering(o, r, ctx, kernel);
-            ops.Add(new OpSpec(name, doc, inputs.ToEquatable(), outputs.ToEquatable(), attrs.ToEquatable(), bindings.ToEquatable(), accum, tol, kernel, cpu, gpu));
+            bool graph = r.Bool(o, "graph", ctx, true);
+            ops.Add(new OpSpec(name, doc, inputs.ToEquatable(), outputs.ToEquatable(), attrs.ToEquatable(), bindings.ToEquatable(), accum, tol, kernel, cpu, gpu, graph));
         }
         return new OpSet(ops.ToEquatable());
     }

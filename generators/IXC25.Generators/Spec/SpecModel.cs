@@ -18,6 +18,8 @@ internal sealed record SpecBundle(
 
 internal sealed record OpSet(EquatableArray<OpSpec> Ops);
 
+/// <param name="Graph">The generated graph may call the op (IGraphOps); false marks an oracle-only op
+/// (the scalar reference and the op table run it; IOracleOps lists it).</param>
 internal sealed record OpSpec(
     string Name,
     string Doc,
@@ -29,7 +31,8 @@ internal sealed record OpSpec(
     string Tolerance,
     KernelSpec? Kernel,
     string CpuLowering,
-    string GpuLowering);
+    string GpuLowering,
+    bool Graph = true);
 
 /// <param name="Shape">Each dimension as expression text ("T", "(H + 2 * HKV) * D", "3").</param>
 /// <param name="Inout">The op updates this input in place (KV caches).</param>

@@ -10,7 +10,7 @@ namespace IXC25.Backends.Cpu.Attention;
 /// <summary>
 /// Blocked softmax attention over the GEMM microkernels. A block of up to <see cref="QB"/> query rows
 /// (packed transposed, [D][QB]) sharing one KV head runs against the keys in blocks of <see cref="KB"/>
-/// (keys in transposed 32-key panels, values in 32-dim panels: <see cref="KvCache"/>'s layout):
+/// (keys in transposed 32-key panels, values in 32-dim panels: <see cref="KvPanels"/>'s layout):
 /// <list type="number">
 /// <item>scores: with more than <see cref="SmallQ"/> rows (prefill), transposed, S[s][q] = sum_d K[s][d] Q[q][d]
 /// with keys as microkernel rows and queries as vector lanes, times the scale, masked to -inf where key s is
@@ -32,11 +32,11 @@ internal static unsafe class AttentionCore
     /// <summary>Keys per block (a multiple of the key panel).</summary>
     public const int KB = 256;
 
-    /// <summary>Keys per transposed key panel (<see cref="KvCache.KeyPanel"/>).</summary>
-    public const int KeyPanel = KvCache.KeyPanel;
+    /// <summary>Keys per transposed key panel (<see cref="KvPanels.KeyPanel"/>).</summary>
+    public const int KeyPanel = KvPanels.KeyPanel;
 
-    /// <summary>Head dims per value panel (<see cref="KvCache.ValuePanel"/>).</summary>
-    public const int ValuePanel = KvCache.ValuePanel;
+    /// <summary>Head dims per value panel (<see cref="KvPanels.ValuePanel"/>).</summary>
+    public const int ValuePanel = KvPanels.ValuePanel;
 
     /// <summary>
     /// Up to this many query rows (decode: the G heads of a group), scores are computed with queries as microkernel

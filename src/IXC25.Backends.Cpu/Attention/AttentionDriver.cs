@@ -69,7 +69,7 @@ internal static unsafe class RopeKernel
 
 /// <summary>
 /// Attention drivers over <see cref="AttentionCore"/>: grouped-query causal attention against a
-/// <see cref="KvCache"/> (InternLM2 prefill and decode, sdpa) and CLIP's batched multi-head attention.
+/// <see cref="KvPanels"/> (InternLM2 prefill and decode, sdpa) and CLIP's batched multi-head attention.
 /// Work items are (KV head, block of tokens, block of the group's query heads): the query heads that share
 /// a KV head are stacked into one block (for decode, all G heads of a group in one block), so each key
 /// block is read once per group. Items are split statically over threads; each item writes only its own
@@ -82,7 +82,7 @@ internal static unsafe class AttentionDriver
     /// query token t sees keys [0, TP + t] when causal, all keys otherwise (TP = cache.Length - T for causal).
     /// Scores are multiplied by <paramref name="scale"/> (pass 1 when the queries are pre-scaled).
     /// </summary>
-    public static void Gqa<TQ>(TQ queries, int H, int HKV, int T, int D, KvCache cache, bool causal, float scale, int threads) where TQ : struct, IQuerySource
+    public static void Gqa<TQ>(TQ queries, int H, int HKV, int T, int D, KvPanels cache, bool causal, float scale, int threads) where TQ : struct, IQuerySource
     {
         if (V512Kernels.IsSupported) Gqa<V512Kernels, TQ>(queries, H, HKV, T, D, cache, causal, scale, threads);
         else if (V256Kernels.IsSupported) Gqa<V256Kernels, TQ>(queries, H, HKV, T, D, cache, causal, scale, threads);
@@ -90,7 +90,7 @@ internal static unsafe class AttentionDriver
         else Gqa<ScalarKernels, TQ>(queries, H, HKV, T, D, cache, causal, scale, threads);
     }
 
-    private static void Gqa<TK, TQ>(TQ queries, int H, int HKV, int T, int D, KvCache cache, bool causal, float scale, int threads)
+    private static void Gqa<TK, TQ>(TQ queries, int H, int HKV, int T, int D, KvPanels cache, bool causal, float scale, int threads)
         where TK : struct, IGemmKernels where TQ : struct, IQuerySource
     {
         const int QB = AttentionCore.QB;
@@ -154,7 +154,7 @@ internal static unsafe class AttentionDriver
         Workers.Run(threads, N * heads, (i0, i1) =>
         {
             long workFloats = AttentionCore.Work.Floats(D, DV);
-            const int KP = KvCache.KeyPanel, VP = KvCache.ValuePanel;
+            const int KP = KvPanels.KeyPanel, VP = KvPanels.ValuePanel;
             int tPad = (T + KP - 1) / KP * KP;
             using var mem = Scratch.Rent(workFloats + (long)D * tPad + (long)T * DV);
             var work = new AttentionCore.Work(mem.Pointer, D, DV);

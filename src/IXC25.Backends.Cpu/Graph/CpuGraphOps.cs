@@ -1,22 +1,33 @@
+using IXC25.Backends.Reference;
+using IXC25.Graph;
 using IXC25.Runtime;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Cpu;
 
 /// <summary>
-/// Runs the generated graph on the CPU: each <see cref="IGraphOps"/> method checks its inputs' shapes
-/// against the spec (generated <see cref="OpShapes"/>), allocates the outputs and calls <see cref="CpuOps"/>.
+/// The CPU backend (--backend cpu): each <see cref="IGraphOps"/> method checks its inputs' shapes against
+/// the spec (generated <see cref="OpShapes"/>), allocates the outputs as host tensors and calls
+/// <see cref="CpuOps"/> (generated SIMD kernels and hand-written drivers). The ops spec/ops.json lowers to
+/// "reference" on the CPU go to the reference backend (<see cref="Fallback"/>, host tensors too).
 /// </summary>
-public sealed class CpuGraphOps(CpuOps cpu) : IGraphOps
+public sealed class CpuGraphOps(CpuOps cpu, IOracleOps? fallback = null) : IOracleOps
 {
     public CpuOps Cpu { get; } = cpu;
 
-    /// <summary>
-    /// Task LoRAs of the active mode, by base weight: each (A [R, IN], B [OUT, R]) pair adds (x A^T) B^T to
-    /// every row of that linear, which equals merging W + B A at scale 1 (spec/model.json 'modes'); the
-    /// products are kept separate instead of materializing merged copies of the weights. Null: none.
-    /// </summary>
-    public IReadOnlyDictionary<NamedTensor, (NamedTensor A, NamedTensor B)[]>? TaskLoras { get; set; }
+    /// <summary>Where the ops lowered to "reference" run (<see cref="CpuLowering"/>).</summary>
+    public IOracleOps Fallback { get; } = fallback ?? new RefGraphOps();
+
+    public CpuGraphOps(int threads = 0) : this(new CpuOps(threads)) { }
+
+    public string Name => "cpu";
+
+    public Act Upload<T>(ReadOnlySpan<T> data, params long[] shape) where T : unmanaged => HostMemory.Upload(data, shape);
+    public Act Alloc(DType dtype, params long[] shape) => HostMemory.Alloc(dtype, shape);
+    public void Copy(Act source, long sourceStart, Act destination, long destinationStart, long count) => HostMemory.Copy(source, sourceStart, destination, destinationStart, count);
+    public KvLayer NewKvLayer(int kvHeads, int headDim, DType storage, int maxTokens) => new CpuKvLayer(kvHeads, headDim, storage, maxTokens);
+    public void Release(Act a) => a.Release();
+    public void Dispose() => Fallback.Dispose();
 
     private static Dictionary<string, long[]> Shapes(params (string Name, object? Value)[] ports)
     {
@@ -29,14 +40,17 @@ public sealed class CpuGraphOps(CpuOps cpu) : IGraphOps
 
     private static float[] F(NamedTensor t) => t.DType == DType.F32 ? t.AsSpan<float>().ToArray() : t.ToFloat32();
     private static int I(IReadOnlyDictionary<string, long> s, string k) => checked((int)s[k]);
+    private static Span<float> X(Act a) => HostAct.Of(a).Span;
+    private static HostAct Out(long[]? shape) => HostAct.F32(shape ?? throw new InvalidOperationException("output shape not determined by the spec"));
 
-    public void Release(Act a) => a.Release();
+    /// <summary>[..., C] viewed as [rows, C].</summary>
+    private static long[] Rows(Act x) => x.Shape.Length == 0 ? [1, 1] : [x.Numel / Math.Max(1, x.Shape[^1]), x.Shape[^1]];
 
     public Act Embedding(Act ids, NamedTensor table, EmbeddingAttrs attrs)
     {
         var s = OpShapes.Embedding(Shapes(("ids", ids), ("table", table)), attrs);
-        var y = Act.F32(OpShapes.EmbeddingYShape(s)!);
-        Cpu.Embedding(ids.Longs, table, y.Span);
+        var y = Out(OpShapes.EmbeddingYShape(s));
+        Cpu.Embedding(HostAct.Of(ids).Longs, table, y.Span);
         return y;
     }
 
@@ -48,39 +62,24 @@ public sealed class CpuGraphOps(CpuOps cpu) : IGraphOps
         var s = OpShapes.Linear(shapes, attrs);
         var shape = (long[])x.Shape.Clone();
         shape[^1] = s["OUT"];
-        var y = Act.F32(shape);
-        Cpu.Linear(x.Span, I(s, "T"), weight, bias, y.Span);
+        var y = HostAct.F32(shape);
+        Cpu.Linear(X(x), I(s, "T"), weight, bias, y.Span);
         return y;
     }
-
-    /// <summary>[..., C] viewed as [rows, C].</summary>
-    private static long[] Rows(Act x) => x.Shape.Length == 0 ? [1, 1] : [x.Length / Math.Max(1, x.Shape[^1]), x.Shape[^1]];
 
     public Act PloraLinear(Act x, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, Act imMask, PloraLinearAttrs attrs)
     {
         var s = OpShapes.PloraLinear(Shapes(("x", x), ("weight", weight), ("lora_a", loraA), ("lora_b", loraB), ("im_mask", imMask)), attrs);
-        var y = Act.F32(OpShapes.PloraLinearYShape(s)!);
-        int T = I(s, "T");
-        Cpu.PloraLinear(x.Span, T, weight, loraA, loraB, imMask.Bytes, attrs.Scale, y.Span);
-        if (TaskLoras is not null && TaskLoras.TryGetValue(weight, out var pairs))
-            foreach (var (a, b) in pairs)
-            {
-                var xa = Act.F32(T, a.Shape[0]);
-                var xab = Act.F32(T, b.Shape[0]);
-                Cpu.Linear(x.Span, T, a, null, xa.Span);
-                Cpu.Linear(xa.Span, T, b, null, xab.Span);
-                Cpu.Add(y.Span, xab.Span, y.Span);
-                xa.Release();
-                xab.Release();
-            }
+        var y = Out(OpShapes.PloraLinearYShape(s));
+        Cpu.PloraLinear(X(x), I(s, "T"), weight, loraA, loraB, HostAct.Of(imMask).Bytes, attrs.Scale, y.Span);
         return y;
     }
 
     public Act RmsNorm(Act x, NamedTensor weight, RmsNormAttrs attrs)
     {
         var s = OpShapes.RmsNorm(Shapes(("x", x), ("weight", weight)), attrs);
-        var y = Act.F32(OpShapes.RmsNormYShape(s)!);
-        Cpu.RmsNorm(x.Span, I(s, "T"), I(s, "C"), F(weight), attrs.Eps, y.Span);
+        var y = Out(OpShapes.RmsNormYShape(s));
+        Cpu.RmsNorm(X(x), I(s, "T"), I(s, "C"), F(weight), attrs.Eps, y.Span);
         return y;
     }
 
@@ -88,127 +87,99 @@ public sealed class CpuGraphOps(CpuOps cpu) : IGraphOps
     {
         // the vision tower's activations are [N, T, C]: normalize over the last dimension
         var s = OpShapes.LayerNorm(new Dictionary<string, long[]> { ["x"] = Rows(x), ["weight"] = weight.Shape, ["bias"] = bias.Shape }, attrs);
-        var y = Act.F32((long[])x.Shape.Clone());
-        Cpu.LayerNorm(x.Span, I(s, "T"), I(s, "C"), F(weight), F(bias), attrs.Eps, y.Span);
+        var y = HostAct.F32((long[])x.Shape.Clone());
+        Cpu.LayerNorm(X(x), I(s, "T"), I(s, "C"), F(weight), F(bias), attrs.Eps, y.Span);
         return y;
     }
 
     public Act Gelu(Act x, GeluAttrs attrs)
     {
-        var y = Act.F32((long[])x.Shape.Clone());
-        Cpu.Gelu(x.Span, y.Span);
+        var y = HostAct.F32((long[])x.Shape.Clone());
+        Cpu.Gelu(X(x), y.Span);
         return y;
     }
 
     public Act QuickGelu(Act x, QuickGeluAttrs attrs)
     {
-        var y = Act.F32((long[])x.Shape.Clone());
-        Cpu.QuickGelu(x.Span, y.Span);
+        var y = HostAct.F32((long[])x.Shape.Clone());
+        Cpu.QuickGelu(X(x), y.Span);
         return y;
     }
 
     public Act SiluGate(Act a, Act b, SiluGateAttrs attrs)
     {
         if (!a.Shape.AsSpan().SequenceEqual(b.Shape)) throw new IxcException($"op 'silu_gate': a {a} and b {b} differ in shape");
-        var y = Act.F32((long[])a.Shape.Clone());
-        Cpu.SiluGate(a.Span, b.Span, y.Span);
+        var y = HostAct.F32((long[])a.Shape.Clone());
+        Cpu.SiluGate(X(a), X(b), y.Span);
         return y;
     }
 
     public Act Add(Act a, Act b, AddAttrs attrs)
     {
         if (!a.Shape.AsSpan().SequenceEqual(b.Shape)) throw new IxcException($"op 'add': a {a} and b {b} differ in shape");
-        var y = Act.F32((long[])a.Shape.Clone());
-        Cpu.Add(a.Span, b.Span, y.Span);
+        var y = HostAct.F32((long[])a.Shape.Clone());
+        Cpu.Add(X(a), X(b), y.Span);
         return y;
     }
 
     public Act Softmax(Act x, SoftmaxAttrs attrs)
     {
         var s = OpShapes.Softmax(Shapes(("x", x)), attrs);
-        var y = Act.F32(OpShapes.SoftmaxYShape(s)!);
-        Cpu.Softmax(x.Span, I(s, "T"), I(s, "K"), y.Span);
+        var y = Out(OpShapes.SoftmaxYShape(s));
+        Cpu.Softmax(X(x), I(s, "T"), I(s, "K"), y.Span);
         return y;
     }
 
     public Act Rope(Act x, Act cos, Act sin, RopeAttrs attrs)
     {
         var s = OpShapes.Rope(Shapes(("x", x), ("cos", cos), ("sin", sin)), attrs);
-        var y = Act.F32(OpShapes.RopeYShape(s)!);
-        Cpu.Rope(x.Span, I(s, "HX"), I(s, "T"), I(s, "D"), cos.Span, sin.Span, y.Span);
-        return y;
-    }
-
-    public SplitQkvOutputs SplitQkv(Act qkv, SplitQkvAttrs attrs)
-    {
-        var s = OpShapes.SplitQkv(Shapes(("qkv", qkv)), attrs);
-        var q = Act.F32(OpShapes.SplitQkvQShape(s)!);
-        var k = Act.F32(OpShapes.SplitQkvKShape(s)!);
-        var v = Act.F32(OpShapes.SplitQkvVShape(s)!);
-        Reference.RefOps.SplitQkv(qkv.Span, I(s, "T"), I(s, "H"), I(s, "HKV"), I(s, "D"), q.Span, k.Span, v.Span);
-        return new SplitQkvOutputs(q, k, v);
-    }
-
-    public Act Sdpa(Act q, Act k, Act v, SdpaAttrs attrs)
-    {
-        var s = OpShapes.Sdpa(Shapes(("q", q), ("k", k), ("v", v)), attrs);
-        var y = Act.F32(OpShapes.SdpaYShape(s)!);
-        Reference.RefOps.Sdpa(q.Span, k.Span, v.Span, I(s, "H"), I(s, "HKV"), I(s, "TQ"), I(s, "TK"), I(s, "D"), attrs.Scale, attrs.Causal, attrs.ScaleQ, y.Span);
+        var y = Out(OpShapes.RopeYShape(s));
+        Cpu.Rope(X(x), I(s, "HX"), I(s, "T"), I(s, "D"), X(cos), X(sin), y.Span);
         return y;
     }
 
     public AttentionOutputs Attention(Act qkv, Act cos, Act sin, Act? kPast, Act? vPast, AttentionAttrs attrs)
     {
+        if ((kPast is null) != (vPast is null)) throw new IxcException("op 'attention': give both k_past and v_past, or neither");
         var s = OpShapes.Attention(Shapes(("qkv", qkv), ("cos", cos), ("sin", sin), ("k_past", kPast), ("v_past", vPast)), attrs);
         int TP = s.TryGetValue("TP", out var tp) ? checked((int)tp) : 0;
-        var y = Act.F32(OpShapes.AttentionYShape(s)!);
-        var kNew = Act.F32(OpShapes.AttentionKNewShape(s)!);
-        var vNew = Act.F32(OpShapes.AttentionVNewShape(s)!);
-        Cpu.Attention(qkv.Span, I(s, "T"), I(s, "H"), I(s, "HKV"), I(s, "D"), cos.Span, sin.Span,
-            kPast is null ? [] : kPast.Span, vPast is null ? [] : vPast.Span, TP, y.Span, kNew.Span, vNew.Span);
+        var y = Out(OpShapes.AttentionYShape(s));
+        var kNew = Out(OpShapes.AttentionKNewShape(s));
+        var vNew = Out(OpShapes.AttentionVNewShape(s));
+        Cpu.Attention(X(qkv), I(s, "T"), I(s, "H"), I(s, "HKV"), I(s, "D"), X(cos), X(sin),
+            kPast is null ? [] : X(kPast), vPast is null ? [] : X(vPast), TP, y.Span, kNew.Span, vNew.Span);
         return new AttentionOutputs(y, kNew, vNew);
     }
 
     public Act AttentionCached(Act qkv, Act cos, Act sin, KvLayer cache, AttentionCachedAttrs attrs)
     {
         var s = OpShapes.AttentionCached(Shapes(("qkv", qkv), ("cos", cos), ("sin", sin)), attrs);
-        var y = Act.F32(OpShapes.AttentionCachedYShape(s)!);
-        Cpu.AttentionCached(qkv.Span, I(s, "T"), I(s, "H"), I(s, "HKV"), I(s, "D"), cos.Span, sin.Span, cache, y.Span);
+        var layer = cache as CpuKvLayer ?? throw new IxcException($"attention_cached: the KV cache belongs to another backend ({cache.GetType().Name})");
+        var y = Out(OpShapes.AttentionCachedYShape(s));
+        Cpu.AttentionCached(X(qkv), I(s, "T"), I(s, "H"), I(s, "HKV"), I(s, "D"), X(cos), X(sin), layer, y.Span);
         return y;
     }
 
     public Act Mha(Act q, Act k, Act v, MhaAttrs attrs)
     {
         var s = OpShapes.Mha(Shapes(("q", q), ("k", k), ("v", v)), attrs);
-        var y = Act.F32(OpShapes.MhaYShape(s)!);
-        Cpu.Mha(q.Span, k.Span, v.Span, I(s, "N"), I(s, "T"), I(s, "C"), attrs.Heads, attrs.Scale, y.Span);
+        var y = Out(OpShapes.MhaYShape(s));
+        Cpu.Mha(X(q), X(k), X(v), I(s, "N"), I(s, "T"), I(s, "C"), attrs.Heads, attrs.Scale, y.Span);
         return y;
     }
 
     public Act ClipEmbed(Act pixels, NamedTensor patchWeight, NamedTensor classEmbedding, NamedTensor positionEmbedding, ClipEmbedAttrs attrs)
     {
         var s = OpShapes.ClipEmbed(Shapes(("pixels", pixels), ("patch_weight", patchWeight), ("class_embedding", classEmbedding), ("position_embedding", positionEmbedding)), attrs);
-        var y = Act.F32(OpShapes.ClipEmbedYShape(s)!);
-        Cpu.ClipEmbed(pixels.Span, I(s, "N"), I(s, "S"), patchWeight, classEmbedding, positionEmbedding, y.Span);
+        if (s["PZ"] != attrs.Patch) throw new IxcException($"op 'clip_embed': attribute patch={attrs.Patch} but patch_weight has {s["PZ"]}x{s["PZ"]} kernels");
+        var y = Out(OpShapes.ClipEmbedYShape(s));
+        Cpu.ClipEmbed(X(pixels), I(s, "N"), I(s, "S"), patchWeight, classEmbedding, positionEmbedding, y.Span);
         return y;
     }
 
-    public Act MergeGn(Act features, NamedTensor subGn, NamedTensor glbGn, MergeGnAttrs attrs)
-    {
-        var shapes = Shapes(("features", features));
-        shapes["sub_gn"] = [subGn.Numel];
-        shapes["glb_gn"] = [glbGn.Numel];
-        var s = OpShapes.MergeGn(shapes, attrs);
-        var y = Act.F32(OpShapes.MergeGnYShape(s)!);
-        Cpu.MergeGn(features.Span, I(s, "N"), attrs.Grid, I(s, "CV"), F(subGn), F(glbGn), attrs.Rows, attrs.Cols, y.Span);
-        return y;
-    }
-
-    public Act DropFirst(Act x, DropFirstAttrs attrs)
-    {
-        var s = OpShapes.DropFirst(Shapes(("x", x)), attrs);
-        var y = Act.F32(OpShapes.DropFirstYShape(s)!);
-        Cpu.DropFirst(x.Span, I(s, "N"), I(s, "T"), I(s, "C"), y.Span);
-        return y;
-    }
+    // ops lowered to "reference" on the CPU (spec/ops.json): the reference backend, on the same host tensors
+    public SplitQkvOutputs SplitQkv(Act qkv, SplitQkvAttrs attrs) => Fallback.SplitQkv(qkv, attrs);
+    public Act Sdpa(Act q, Act k, Act v, SdpaAttrs attrs) => Fallback.Sdpa(q, k, v, attrs);
+    public Act MergeGn(Act features, NamedTensor subGn, NamedTensor glbGn, MergeGnAttrs attrs) => Fallback.MergeGn(features, subGn, glbGn, attrs);
+    public Act DropFirst(Act x, DropFirstAttrs attrs) => Fallback.DropFirst(x, attrs);
 }

@@ -1,6 +1,7 @@
+using IXC25.Backends;
+using IXC25.Graph;
 using System.CommandLine;
 using System.Globalization;
-using IXC25.Backends.Cpu;
 using IXC25.Model;
 using IXC25.Runtime;
 using IXC25.Runtime.Compare;

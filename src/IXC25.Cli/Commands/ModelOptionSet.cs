@@ -1,3 +1,5 @@
+using IXC25.Backends;
+using IXC25.Graph;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -17,7 +19,7 @@ internal sealed class ModelOptionSet
     public Option<string> RopeMode { get; } = new("--rope-mode") { Description = "dynamic-NTK state: hf (upstream's stateful module) or stateless", DefaultValueFactory = _ => "hf" };
     public Option<string> Format { get; } = new("--format") { Description = "checkpoint form when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
     public Option<int> MaxContext { get; } = new("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 };
-    public Option<string> Backend { get; } = new("--backend") { Description = "cpu; gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
+    public Option<string> Backend { get; } = new("--backend") { Description = "cpu; reference (the scalar references, slow); gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
 
     public void AddTo(Command cmd)
     {
@@ -49,7 +51,7 @@ internal sealed class ModelOptionSet
         var sw = Stopwatch.StartNew();
         progress.WriteLine($"loading {r.GetValue(Model)!.FullName} ...");
         var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, Options(r));
-        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}, {model.Cpu.Threads} threads)"));
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}, {(model.Options.Threads == 0 ? Environment.ProcessorCount : model.Options.Threads)} threads)"));
         return model;
     }
 }

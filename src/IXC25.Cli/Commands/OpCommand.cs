@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
-using IXC25.Backends.Cpu;
+using IXC25.Backends;
+using IXC25.Graph;
 using IXC25.Runtime;
 using IXC25.Runtime.IO;
 using IXC25.Runtime.Tensors;
@@ -20,9 +21,10 @@ internal static class OpCommand
         var input = new Option<FileInfo?>("--in") { Description = "safetensors file holding the inputs, named as the op's input ports" };
         var output = new Option<FileInfo?>("--out") { Description = "safetensors file to write the outputs to" };
         var attr = new Option<string[]>("--attr") { Description = "attribute as key=value (repeatable)", AllowMultipleArgumentsPerToken = false };
-        var cmd = new Command("op", "Run one op of the spec on tensors from a safetensors file (CPU scalar reference), or list the ops.")
+        var backend = new Option<string>("--backend") { Description = $"the backend that runs the op: {string.Join(", ", BackendFactory.Names)} (default: reference, the scalar reference)", DefaultValueFactory = _ => "reference" };
+        var cmd = new Command("op", "Run one op of the spec on tensors from a safetensors file (the scalar reference, or --backend), or list the ops.")
         {
-            name, list, input, output, attr,
+            name, list, input, output, attr, backend,
         };
         cmd.SetAction(r =>
         {
@@ -43,7 +45,9 @@ internal static class OpCommand
             string opName = r.GetValue(name) ?? throw new IxcException("give an op NAME or --list");
             var inPath = r.GetValue(input) ?? throw new IxcException("--in FILE.safetensors is required");
             var outPath = r.GetValue(output) ?? throw new IxcException("--out FILE.safetensors is required");
-            OpRunner.Require(opName);
+            OpInvoker.Require(opName);
+            string backendName = r.GetValue(backend)!;
+            if (!BackendFactory.Names.Contains(backendName)) throw new IxcException($"unknown backend '{backendName}' ({string.Join(", ", BackendFactory.Names)})");
             SafetensorsWriter.CheckDestination(outPath.FullName);
             var attrs = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var kv in r.GetValue(attr) ?? [])
@@ -56,13 +60,14 @@ internal static class OpCommand
             using (var f = new SafetensorsFile(inPath.FullName))
             {
                 var inputs = f.Tensors.ToDictionary(t => t.Name, t => t, StringComparer.Ordinal);
-                outputs = OpRunner.Run(opName, inputs, attrs);
+                using var ops = BackendFactory.Create(backendName);
+                outputs = OpInvoker.Invoke(ops, opName, inputs, attrs);
             }
             var meta = new Dictionary<string, string>
             {
                 ["op"] = opName,
                 ["attrs"] = JsonSerializer.Serialize(attrs),
-                ["implementation"] = "cpu-reference",
+                ["implementation"] = backendName == "reference" ? "cpu-reference" : backendName,
                 ["producer"] = "ixc25 op",
             };
             SafetensorsWriter.Write(outPath.FullName, outputs, meta);

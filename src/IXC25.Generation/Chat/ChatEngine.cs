@@ -1,3 +1,4 @@
+using IXC25.Backends;
 using System.Text.RegularExpressions;
 using IXC25.Generation.Decoding;
 using IXC25.Model.Inference;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using IXC25.Backends.Cpu;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
 using IXC25.Tokenizer.Prompt;
@@ -54,37 +53,31 @@ public sealed class Ixc25Decoder : IDecoderModel
 
     public IDecoderSequence Prefill(Span<float> logits)
     {
-        var images = new List<Act>();
-        try
+        var sw = Stopwatch.StartNew();
+        void OnPhase(PrefillPhase phase, int value)
         {
-            var sw = Stopwatch.StartNew();
-            for (int k = 0; k < _prompt.Images.Count; k++)
+            if (phase == PrefillPhase.Image)
             {
-                if (_prompt.Images[k] is null) { images.Add(Act.F32(0, _model.Dims.C)); continue; }
-                _progress?.Invoke($"encoding image {k + 1}/{_prompt.Images.Count}");
-                images.Add(_model.EncodeImage(_prompt.Images[k], k));
+                _progress?.Invoke($"encoding image {value + 1}/{_prompt.Images.Count}");
+                return;
             }
             ImageEncodingTime = sw.Elapsed;
-            _progress?.Invoke($"prefill of {_prompt.Layout.TotalLength} positions");
+            _progress?.Invoke($"prefill of {value} positions");
             sw.Restart();
-            var (embeds, mask) = _model.BuildInput(_prompt.Layout, images);
-            var cache = _model.NewCache();
-            try
-            {
-                var output = _model.Forward(embeds, mask, cache);
-                try { output.Span.CopyTo(logits); }
-                finally { output.Release(); }
-            }
-            finally
-            {
-                embeds.Release();
-            }
+        }
+        var cache = _model.NewCache();
+        try
+        {
+            var output = _model.Prefill(_prompt, cache, onPhase: OnPhase);
+            try { output.Read(0, logits); }
+            finally { _model.Ops.Release(output); }
             LanguageModelPrefillTime = sw.Elapsed;
             return new Ixc25Sequence(_model, cache);
         }
-        finally
+        catch
         {
-            foreach (var a in images) a.Release();
+            cache.Dispose();
+            throw;
         }
     }
 }
@@ -99,26 +92,25 @@ public sealed class Ixc25Sequence : IDecoderSequence
 {
     private readonly Ixc25Model _model;
 
-    public Ixc25Sequence(Ixc25Model model, KvCache cache)
+    public Ixc25Sequence(Ixc25Model model, SequenceKv cache)
     {
         _model = model;
         Cache = cache;
     }
 
-    public KvCache Cache { get; }
+    public SequenceKv Cache { get; }
     public int Length => Cache.Length;
 
     public void Step(int token, Span<float> logits)
     {
         var output = _model.ForwardTokens([token], Cache);
-        try { output.Span.CopyTo(logits); }
-        finally { output.Release(); }
+        try { output.Read(0, logits); }
+        finally { _model.Ops.Release(output); }
     }
 
     public IDecoderSequence Fork()
     {
-        // a fresh cache (doubling growth from its initial capacity) rather than KvCache.Clone(), whose exact
-        // capacity would be reallocated and copied again by the next step
+        // a fresh cache (doubling growth from its initial capacity), filled by copying
         var copy = new Ixc25Sequence(_model, _model.NewCache());
         copy.CopyFrom(this);
         return copy;
@@ -126,7 +118,6 @@ public sealed class Ixc25Sequence : IDecoderSequence
 
     public void CopyFrom(IDecoderSequence source)
     {
-        var src = (Ixc25Sequence)source;
-        for (int i = 0; i < Cache.Layers.Length; i++) src.Cache.Layers[i].CopyTo(Cache.Layers[i]);
+        Cache.CopyFrom(((Ixc25Sequence)source).Cache);
     }
 }

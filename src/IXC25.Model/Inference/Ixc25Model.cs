@@ -1,5 +1,4 @@
-using IXC25.Backends.Cpu;
-using IXC25.Backends.Gpu;
+using IXC25.Graph;
 using IXC25.Model.Loading;
 using IXC25.Model.Rope;
 using IXC25.Runtime;
@@ -7,13 +6,15 @@ using IXC25.Runtime.Spec;
 using IXC25.Runtime.Tensors;
 using IXC25.Tokenizer;
 using IXC25.Tokenizer.Prompt;
+using IXC25.Vision.Partition;
 using IXC25.Vision.Transforms;
 
 namespace IXC25.Model.Inference;
 
 /// <summary>
 /// A loaded IXC-2.5 model: config, memory-mapped weights bound to the spec, tokenizer, rotary module,
-/// and the forward pass generated from the spec's graph (<see cref="Ixc25Graph"/>) on the CPU backend.
+/// and the forward pass generated from the spec's graph (<see cref="Ixc25Graph"/>) on any backend
+/// (<see cref="IGraphOps"/>, built by the backend factory IXC25.Backends; the model owns and disposes it).
 /// This class holds the drivers around the generated blocks: the vision tower per image, the input
 /// sequence (text embeddings and image tokens interleaved as the prompt says), the decoder layers over
 /// their KV caches, the output head. Not thread-safe: one forward pass at a time (the rotary module has
@@ -24,7 +25,7 @@ public sealed class Ixc25Model : IDisposable
     private readonly ModelDirectory? _dir;
 
     private Ixc25Model(ModelDirectory? dir, Ixc25Config config, Ixc25Weights weights, IWeightSource source, string name, string format,
-        InternLM2Tokenizer tokenizer, ModelOptions options)
+        InternLM2Tokenizer tokenizer, ModelOptions options, IGraphOps ops)
     {
         _dir = dir;
         Config = config;
@@ -34,15 +35,8 @@ public sealed class Ixc25Model : IDisposable
         Format = format;
         Tokenizer = tokenizer;
         Options = options;
-        Cpu = new CpuOps(options.Threads);
-        CpuGraph = new CpuGraphOps(Cpu);
-        Ops = options.Backend switch
-        {
-            "cpu" => CpuGraph,
-            "gpu" => new GpuGraphOps(CpuGraph, _gpu = new GpuBackend(GpuDevice.Cuda)),
-            "gpu-sim" => new GpuGraphOps(CpuGraph, _gpu = new GpuBackend(GpuDevice.Cpu)),
-            var b => throw new IxcException($"unknown backend '{b}' (cpu, gpu or gpu-sim)"),
-        };
+        Backend = ops;
+        Ops = _modes = new TaskLoraOps(ops);
         Rope = new RotaryEmbedding(RopeConfig.FromConfig(config), options.RopeMode);
     }
 
@@ -60,20 +54,25 @@ public sealed class Ixc25Model : IDisposable
     public Ixc25Weights Weights { get; }
     public InternLM2Tokenizer Tokenizer { get; }
     public ModelOptions Options { get; }
-    public CpuOps Cpu { get; }
-    /// <summary>The CPU graph backend (also behind the GPU one, for the ops the GPU has no kernel for).</summary>
-    public CpuGraphOps CpuGraph { get; }
-    public IGraphOps Ops { get; }
-    private readonly GpuBackend? _gpu;
+    /// <summary>The backend the model runs on (as the factory built it).</summary>
+    public IGraphOps Backend { get; }
 
-    /// <summary>The accelerator in use ("cpu" or the ILGPU device's name).</summary>
-    public string BackendName => _gpu is null ? "cpu" : "ilgpu " + _gpu.DeviceName + " + cpu";
+    /// <summary>What the graph calls: the backend with the task mode's LoRAs on top.</summary>
+    public IGraphOps Ops { get; }
+    private readonly TaskLoraOps _modes;
+
+    /// <summary>The backend in use ("cpu", "reference", or the ILGPU device's name).</summary>
+    public string BackendName => Backend.Name;
     public RotaryEmbedding Rope { get; }
     /// <summary>The model folder (null for a model built from in-memory weights).</summary>
     public ModelDirectory? Directory => _dir;
 
-    /// <summary>Opens a model folder: config, checkpoint (validated against the spec), tokenizer.model.</summary>
-    public static Ixc25Model Open(string path, ModelOptions? options = null)
+    /// <summary>
+    /// Opens a model folder: config, checkpoint (validated against the spec), tokenizer.model; the model runs
+    /// on the backend <paramref name="backend"/> builds for the options (and disposes it). With the backend
+    /// factory (IXC25.Backends) in scope, <c>Ixc25Model.Open(path, options)</c> picks it from options.Backend.
+    /// </summary>
+    public static Ixc25Model Open(string path, Func<ModelOptions, IGraphOps> backend, ModelOptions? options = null)
     {
         options ??= ModelOptions.Default;
         var dir = ModelDirectory.Open(path, options.Format);
@@ -85,7 +84,7 @@ public sealed class Ixc25Model : IDisposable
             var tokenizer = InternLM2Tokenizer.Load(dir.TokenizerPath);
             if (tokenizer.VocabSize > weights.Dims.V)
                 throw new IxcException($"{path}: tokenizer has {tokenizer.VocabSize} pieces but the model's vocabulary is {weights.Dims.V}");
-            return new Ixc25Model(dir, dir.Config, weights, source, dir.Path, dir.Format.ToString(), tokenizer, options);
+            return new Ixc25Model(dir, dir.Config, weights, source, dir.Path, dir.Format.ToString(), tokenizer, options, backend(options));
         }
         catch
         {
@@ -109,14 +108,13 @@ public sealed class Ixc25Model : IDisposable
         var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
         if (missing.Count > 0)
             throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Name} does not have");
-        var graphOps = CpuGraph;
-        if (groups.Length == 0) graphOps.TaskLoras = null;
+        if (groups.Length == 0) _modes.Pairs = null;
         else
         {
             var table = new Dictionary<NamedTensor, (NamedTensor A, NamedTensor B)[]>(ReferenceEqualityComparer.Instance);
             foreach (var p in PloraModules())
                 table[p.Weight] = groups.Select(g => p.GroupTensors(g)).Select(t => (t[0], t[1])).ToArray();
-            graphOps.TaskLoras = table;
+            _modes.Pairs = table;
         }
         Mode = mode;
     }
@@ -129,17 +127,18 @@ public sealed class Ixc25Model : IDisposable
     /// A model over any weight source (e.g. synthetic weights for benchmarks at real dimensions): the
     /// source is validated against the spec for <paramref name="config"/> exactly as a checkpoint is.
     /// </summary>
-    public static Ixc25Model Create(Ixc25Config config, IWeightSource source, InternLM2Tokenizer tokenizer, ModelOptions? options = null)
+    public static Ixc25Model Create(Ixc25Config config, IWeightSource source, InternLM2Tokenizer tokenizer, Func<ModelOptions, IGraphOps> backend, ModelOptions? options = null)
     {
+        options ??= ModelOptions.Default;
         var weights = Ixc25Weights.Bind(source, Ixc25Dims.FromConfig(config));
-        return new Ixc25Model(null, config, weights, source, source.Description, "in-memory", tokenizer, options ?? ModelOptions.Default);
+        return new Ixc25Model(null, config, weights, source, source.Description, "in-memory", tokenizer, options, backend(options));
     }
 
     /// <summary>A graph bound to this model, recording taps into <paramref name="taps"/>.</summary>
     public Ixc25Graph Graph(ITapSink? taps = null) => new(Ops, Weights, Config, taps);
 
-    /// <summary>An empty KV cache for one sequence.</summary>
-    public KvCache NewCache() => new(Dims.L, Dims.HKV, Dims.D, Options.KvDType, Options.MaxContext);
+    /// <summary>An empty KV cache for one sequence, on the model's backend.</summary>
+    public SequenceKv NewCache() => new(Backend, Dims.L, Dims.HKV, Dims.D, Options.KvDType, Options.MaxContext);
 
     // ------------------------------------------------------------------ vision
 
@@ -151,34 +150,30 @@ public sealed class Ixc25Model : IDisposable
     public Act EncodeImage(HdTransformResult image, int k, ITapSink? taps = null)
     {
         int rows = image.Plan.GridRows, cols = image.Plan.GridCols, S = Dims.S;
-        int n = 1 + rows * cols;
-        long crop = 3L * S * S;
-        var batch = Act.F32(n, 3, S, S);
+        if (S != HdPartition.CropSize)
+            throw new IxcException($"image {k}: the image front end makes {HdPartition.CropSize} px views, but the model's vision tower takes {S} px (vision_config.image_size)");
+        var batch = Ops.Upload<float>(image.VitBatch(), 1 + rows * cols, 3, S, S);
         try
         {
-            image.GlobalView.AsSpan(0, (int)crop).CopyTo(batch.Span);
-            for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++)
-                    image.Crop(r, c).AsSpan(0, (int)crop).CopyTo(batch.Span.Slice((int)((1 + r * cols + c) * crop)));
             if (taps is not null)
             {
                 RecordImage(taps, image, k);
-                taps.Record($"vit.{k}.input", batch);
+                taps.Record(Ixc25Taps.VitInputAt(k), batch);
             }
             return Graph(taps).VisionTower(k, rows, cols, batch);
         }
         finally
         {
-            batch.Release();
+            Ops.Release(batch);
         }
     }
 
     private static void RecordImage(ITapSink taps, HdTransformResult image, int k)
     {
-        string p = $"image.{k}.";
-        if (taps.Wants(p + "hd_image")) taps.Record(p + "hd_image", Act.U8(image.HdImage.Pixels, image.Height, image.Width, 3));
-        if (taps.Wants(p + "pixel_values")) taps.Record(p + "pixel_values", Act.Wrap(image.PixelValues, 3, image.Height, image.Width));
-        if (taps.Wants(p + "global_view")) taps.Record(p + "global_view", Act.Wrap(image.GlobalView, 3, 560, 560));
+        const int side = HdPartition.CropSize;
+        if (taps.Wants(Ixc25Taps.ImageHdImageAt(k))) taps.Record(Ixc25Taps.ImageHdImageAt(k), HostAct.U8(image.HdImage.Pixels, image.Height, image.Width, 3));
+        if (taps.Wants(Ixc25Taps.ImagePixelValuesAt(k))) taps.Record(Ixc25Taps.ImagePixelValuesAt(k), HostAct.Wrap(image.PixelValues, 3, image.Height, image.Width));
+        if (taps.Wants(Ixc25Taps.ImageGlobalViewAt(k))) taps.Record(Ixc25Taps.ImageGlobalViewAt(k), HostAct.Wrap(image.GlobalView, 3, side, side));
     }
 
     // ------------------------------------------------------------------ input sequence
@@ -191,31 +186,58 @@ public sealed class Ixc25Model : IDisposable
     public (Act Embeds, byte[] ImMask) BuildInput(PromptLayout layout, IReadOnlyList<Act> images, ITapSink? taps = null)
     {
         int T = layout.TotalLength, C = Dims.C;
-        var embeds = Act.F32(T, C);
+        var embeds = Ops.Alloc(DType.F32, T, C);
         var mask = new byte[T];
-        foreach (var seg in layout.Segments)
+        try
         {
-            var rows = embeds.Span.Slice(seg.Start * C, seg.Length * C);
-            switch (seg)
+            var graph = Graph();
+            foreach (var seg in layout.Segments)
             {
-                case TextSegment t:
-                    Cpu.Embedding(t.Ids.Select(i => (long)i).ToArray(), Weights.Llm.TokEmbeddings.Weight, rows);
-                    break;
-                case ImageSegment im:
-                    if (im.Index >= images.Count) throw new IxcException($"prompt needs image {im.Index} but {images.Count} were encoded");
-                    var src = images[im.Index];
-                    if (src.Dim(0) != im.Tokens) throw new IxcException($"image {im.Index}: the vision tower produced {src.Dim(0)} tokens, the prompt expects {im.Tokens}");
-                    src.Span.Slice(0, im.Length * C).CopyTo(rows);
-                    Array.Fill(mask, (byte)1, im.Start, im.Length);
-                    break;
+                switch (seg)
+                {
+                    case TextSegment t:
+                        var rows = EmbedTokens(graph, t.Ids.Select(i => (long)i).ToArray());
+                        Ops.Copy(rows, 0, embeds, (long)seg.Start * C, (long)seg.Length * C);
+                        Ops.Release(rows);
+                        break;
+                    case ImageSegment im:
+                        if (im.Index >= images.Count) throw new IxcException($"prompt needs image {im.Index} but {images.Count} were encoded");
+                        var src = images[im.Index];
+                        if (src.Dim(0) != im.Tokens) throw new IxcException($"image {im.Index}: the vision tower produced {src.Dim(0)} tokens, the prompt expects {im.Tokens}");
+                        Ops.Copy(src, 0, embeds, (long)seg.Start * C, (long)im.Length * C);
+                        Array.Fill(mask, (byte)1, im.Start, im.Length);
+                        break;
+                }
             }
+            if (taps is not null)
+            {
+                taps.Record(Ixc25Taps.LlmInputEmbeds, embeds);
+                taps.Record(Ixc25Taps.LlmImMask, HostAct.Mask(mask));
+            }
+            return (embeds, mask);
         }
-        if (taps is not null)
+        catch
         {
-            taps.Record("llm.input_embeds", embeds);
-            taps.Record("llm.im_mask", Act.Mask(mask));
+            Ops.Release(embeds);
+            throw;
         }
-        return (embeds, mask);
+    }
+
+    /// <summary>The input rows [T, C] of text token ids (the graph's embed_tokens block).</summary>
+    private Act EmbedTokens(Ixc25Graph graph, long[] ids)
+    {
+        var a = Ops.Upload<long>(ids, ids.Length);
+        try { return graph.EmbedTokens(a); }
+        finally { Ops.Release(a); }
+    }
+
+    /// <summary>Rows [start, start + count) of a 2-D tensor, as a new tensor of the backend.</summary>
+    private Act Rows(Act x, int start, int count)
+    {
+        int w = x.Dim(1);
+        var r = Ops.Alloc(x.DType, count, w);
+        Ops.Copy(x, (long)start * w, r, 0, (long)count * w);
+        return r;
     }
 
     // ------------------------------------------------------------------ language model
@@ -229,7 +251,7 @@ public sealed class Ixc25Model : IDisposable
     /// positions through all layers (the working set no longer grows with the prompt; attention over the
     /// cache makes the result the same computation). Taps: llm.position_ids, llm.layer.{i}.*, llm.norm, llm.logits.
     /// </summary>
-    public Act Forward(Act embeds, ReadOnlySpan<byte> imMask, KvCache cache, bool allLogits = false, ITapSink? taps = null)
+    public Act Forward(Act embeds, ReadOnlySpan<byte> imMask, SequenceKv cache, bool allLogits = false, ITapSink? taps = null)
     {
         int T = embeds.Dim(0), past = cache.Length;
         if (T < 1) throw new IxcException("the input sequence is empty");
@@ -239,40 +261,42 @@ public sealed class Ixc25Model : IDisposable
         var positions = new long[T];
         for (int t = 0; t < T; t++) positions[t] = past + t;
         Rope.BeginPass(past + T);
-        taps?.Record("llm.position_ids", Act.Ids(positions));
+        taps?.Record(Ixc25Taps.LlmPositionIds, HostAct.Ids(positions));
         int chunk = taps is null && !allLogits ? Math.Max(1, Options.PrefillChunk) : T;
         var graph = Graph(taps);
         Act? last = null;
         for (int start = 0; start < T; start += chunk)
         {
             int n = Math.Min(chunk, T - start);
-            var x = n == T ? embeds : embeds.Rows(start, n);
-            var cos = Act.F32(n, Dims.D);
-            var sin = Act.F32(n, Dims.D);
-            Rope.Gather(positions.AsSpan(start, n), cos.Span, sin.Span);
-            var mask = Act.Mask(imMask.Slice(start, n).ToArray());
-            var input = x;
+            var x = n == T ? embeds : Rows(embeds, start, n);
+            var cosHost = new float[n * Dims.D];
+            var sinHost = new float[n * Dims.D];
+            Rope.Gather(positions.AsSpan(start, n), cosHost, sinHost);
+            var cos = Ops.Upload<float>(cosHost, n, Dims.D);
+            var sin = Ops.Upload<float>(sinHost, n, Dims.D);
+            var mask = Ops.Upload(imMask.Slice(start, n), n);
             try
             {
                 for (int i = 0; i < Dims.L; i++)
                 {
                     Progress?.Invoke(new ForwardProgress(start + n, T, i + 1, Dims.L));
                     var y = graph.DecoderLayer(i, x, mask, cos, sin, cache.Layers[i]);
-                    if (!ReferenceEquals(x, embeds)) x.Release();
+                    if (!ReferenceEquals(x, embeds)) Ops.Release(x);
                     x = y;
                 }
                 if (start + n == T)
                 {
-                    var rows = allLogits ? x : x.Rows(n - 1, 1);
+                    var rows = allLogits ? x : Rows(x, n - 1, 1);
                     last = graph.LlmHead(rows);
-                    if (!ReferenceEquals(rows, x)) rows.Release();
+                    if (!ReferenceEquals(rows, x)) Ops.Release(rows);
                 }
             }
             finally
             {
-                if (!ReferenceEquals(x, embeds)) x.Release();
-                cos.Release();
-                sin.Release();
+                if (!ReferenceEquals(x, embeds)) Ops.Release(x);
+                Ops.Release(cos);
+                Ops.Release(sin);
+                Ops.Release(mask);
             }
         }
         return last!;
@@ -283,46 +307,55 @@ public sealed class Ixc25Model : IDisposable
 
     /// <summary>
     /// Prefill of a prepared prompt: the vision tower on each of its images, the input sequence, one
-    /// forward pass into <paramref name="cache"/>. Returns logits [1 or T, V].
+    /// forward pass into <paramref name="cache"/>. Returns logits [1 or T, V]. <paramref name="onPhase"/> is
+    /// told before each image is encoded (<see cref="PrefillPhase.Image"/>) and before the decoder pass
+    /// (<see cref="PrefillPhase.Decoder"/>), so that a driver can report and time the phases.
     /// </summary>
-    public Act Prefill(PreparedPrompt prompt, KvCache cache, bool allLogits = false, ITapSink? taps = null)
+    public Act Prefill(PreparedPrompt prompt, SequenceKv cache, bool allLogits = false, ITapSink? taps = null, Action<PrefillPhase, int>? onPhase = null)
     {
         var images = new List<Act>();
         try
         {
             for (int k = 0; k < prompt.Images.Count; k++)
-                images.Add(prompt.Images[k] is null ? Act.F32(0, Dims.C) : EncodeImage(prompt.Images[k], k, taps));
+            {
+                if (prompt.Images[k] is null) { images.Add(Ops.Alloc(DType.F32, 0, Dims.C)); continue; }
+                onPhase?.Invoke(PrefillPhase.Image, k);
+                images.Add(EncodeImage(prompt.Images[k], k, taps));
+            }
+            onPhase?.Invoke(PrefillPhase.Decoder, prompt.Layout.TotalLength);
             var (embeds, mask) = BuildInput(prompt.Layout, images, taps);
             try { return Forward(embeds, mask, cache, allLogits, taps); }
-            finally { embeds.Release(); }
+            finally { Ops.Release(embeds); }
         }
         finally
         {
-            foreach (var a in images) a.Release();
+            foreach (var a in images) Ops.Release(a);
         }
     }
 
     /// <summary>Embeds token ids [T] (generated tokens: no image positions) and runs <see cref="Forward"/>.</summary>
-    public Act ForwardTokens(ReadOnlySpan<long> ids, KvCache cache, bool allLogits = false, ITapSink? taps = null)
+    public Act ForwardTokens(ReadOnlySpan<long> ids, SequenceKv cache, bool allLogits = false, ITapSink? taps = null)
     {
-        var embeds = Act.F32(ids.Length, Dims.C);
+        var embeds = EmbedTokens(Graph(), ids.ToArray());
         try
         {
-            Cpu.Embedding(ids, Weights.Llm.TokEmbeddings.Weight, embeds.Span);
             return Forward(embeds, new byte[ids.Length], cache, allLogits, taps);
         }
         finally
         {
-            embeds.Release();
+            Ops.Release(embeds);
         }
     }
 
     public void Dispose()
     {
-        _gpu?.Dispose();
+        Backend.Dispose();
         _dir?.Dispose();
     }
 }
+
+/// <summary>The phases of a prefill: one image through the vision tower (the value is its index), the decoder pass (the value is the prompt length).</summary>
+public enum PrefillPhase { Image, Decoder }
 
 /// <summary>Where a forward pass is: positions processed (up to the end of the current chunk) of the pass, and the layer.</summary>
 public readonly record struct ForwardProgress(int Positions, int TotalPositions, int Layer, int Layers);

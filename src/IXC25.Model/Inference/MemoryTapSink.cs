@@ -1,4 +1,4 @@
-using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Model.Inference;

@@ -1,5 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
-using IXC25.Backends.Cpu;
+using IXC25.Graph;
 using IXC25.Runtime;
 using IXC25.Runtime.IO;
 using IXC25.Runtime.Tensors;
@@ -28,16 +29,26 @@ public sealed class TapRecorder : ITapSink, IDisposable
 
     public bool Wants(string name) => _patterns.Any(p => p.IsMatch(name));
 
+    /// <summary>Records a tap read from the backend's tensor in pieces (a tap of any size, e.g. 3.8 GB of logits).</summary>
     public void Record(string name, Act value)
     {
         if (!Wants(name)) return;
-        Add(name, value.DType, value.Shape, value.DType switch
+        if (_names.Contains(name)) throw new InvalidOperationException($"tap '{name}' recorded twice");
+        int size = value.DType.Size();
+        _writer.Add(name, value.DType, value.Shape, (offset, chunk) =>
         {
-            DType.F32 => System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.Span),
-            DType.U8 => value.Bytes,
-            _ => System.Runtime.InteropServices.MemoryMarshal.AsBytes(value.Longs),
-        });
+            switch (value.DType)
+            {
+                case DType.F32: value.Read(offset / size, MemoryMarshal.Cast<byte, float>(chunk)); break;
+                case DType.U8: value.Read(offset, chunk); break;
+                default: value.Read(offset / size, MemoryMarshal.Cast<byte, long>(chunk)); break;
+            }
+        }, ChunkBytes);
+        _names.Add(name);
     }
+
+    /// <summary>Bytes read from a tensor at a time when it is recorded.</summary>
+    public int ChunkBytes { get; init; } = 1 << 24;
 
     public void Record(NamedTensor tensor)
     {

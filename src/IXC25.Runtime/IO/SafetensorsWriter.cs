@@ -60,6 +60,42 @@ public sealed class SafetensorsWriter : IDisposable
 
     public void Add(NamedTensor t) => Add(t.Name, t.DType, t.Shape, t.Data.Bytes);
 
+    /// <summary>Fills <paramref name="chunk"/> with the tensor's bytes from <paramref name="byteOffset"/> on.</summary>
+    public delegate void ChunkSource(long byteOffset, Span<byte> chunk);
+
+    /// <summary>
+    /// Appends a tensor of any size, its bytes asked of <paramref name="source"/> in pieces of at most
+    /// <paramref name="chunkBytes"/> (a multiple of the element size): a tensor larger than a span can hold
+    /// (e.g. the logits of a long trace) never has to exist as one buffer here.
+    /// </summary>
+    public void Add(string name, DType dtype, long[] shape, ChunkSource source, int chunkBytes = 1 << 24)
+    {
+        if (_done) throw new InvalidOperationException("writer already committed or disposed");
+        if (string.IsNullOrEmpty(name) || name == "__metadata__") throw new IxcException($"invalid tensor name '{name}'");
+        if (chunkBytes < dtype.Size() || chunkBytes % dtype.Size() != 0) throw new ArgumentOutOfRangeException(nameof(chunkBytes), $"{chunkBytes} is not a positive multiple of the element size {dtype.Size()}");
+        if (!_names.Add(name)) throw new IxcException($"{_dest}: tensor '{name}' written twice");
+        long total = checked(Shape.Numel(shape) * dtype.Size());
+        long begin = _data.Position;
+        var buffer = new byte[(int)Math.Min(total, chunkBytes)];
+        try
+        {
+            for (long offset = 0; offset < total; offset += buffer.Length)
+            {
+                var chunk = buffer.AsSpan(0, (int)Math.Min(buffer.Length, total - offset));
+                source(offset, chunk);
+                _data.Write(chunk);
+            }
+        }
+        catch
+        {
+            _names.Remove(name);
+            _data.SetLength(begin);
+            _data.Position = begin;
+            throw;
+        }
+        _entries.Add((name, dtype, (long[])shape.Clone(), begin, _data.Position));
+    }
+
     public void AddF32(string name, long[] shape, ReadOnlySpan<float> values) =>
         Add(name, DType.F32, shape, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values));
 

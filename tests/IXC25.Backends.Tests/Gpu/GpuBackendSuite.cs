@@ -1,6 +1,7 @@
 using System.Text.Json;
 using IXC25.Backends.Cpu;
-using IXC25.Backends.Cpu.Reference;
+using IXC25.Graph;
+using IXC25.Backends.Reference;
 using IXC25.Backends.Gpu;
 using IXC25.Runtime;
 using IXC25.Runtime.Spec;

@@ -1,4 +1,4 @@
-namespace IXC25.Backends.Cpu.Reference;
+namespace IXC25.Backends.Reference;
 
 public static partial class RefOps
 {

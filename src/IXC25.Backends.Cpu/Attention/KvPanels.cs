@@ -6,7 +6,7 @@ namespace IXC25.Backends.Cpu.Attention;
 
 /// <summary>
 /// The key/value cache of one attention layer, in native memory, laid out for the attention kernels
-/// (<see cref="CpuOps.Attention(ReadOnlySpan{float}, int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, KvCache, Span{float})"/>):
+/// (<see cref="CpuOps.Attention(ReadOnlySpan{float}, int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, KvPanels, Span{float})"/>):
 /// <list type="bullet">
 /// <item>keys per KV head in panels of <see cref="KeyPanel"/> = 32 tokens, each panel transposed: [HKV][Capacity / 32][D][32]
 /// (element (s, d) at panel s / 32, [d * 32 + s % 32]). A panel is 32 keys x D contiguous: scores for 32 keys are one
@@ -20,7 +20,7 @@ namespace IXC25.Backends.Cpu.Attention;
 /// stored tokens once; appending a token otherwise costs O(HKV * D). Holds HKV * Capacity * (D + DV)
 /// float32 values. Not thread-safe: one cache belongs to one sequence.
 /// </summary>
-public sealed unsafe class KvCache : IDisposable
+public sealed unsafe class KvPanels : IDisposable
 {
     /// <summary>Tokens per key panel.</summary>
     public const int KeyPanel = 32;
@@ -34,7 +34,7 @@ public sealed unsafe class KvCache : IDisposable
     /// <param name="kvHeads">HKV.</param>
     /// <param name="headDim">D.</param>
     /// <param name="capacity">Tokens to preallocate (grows on demand).</param>
-    public KvCache(int kvHeads, int headDim, int capacity = 0) : this(kvHeads, headDim, capacity, pooled: false)
+    public KvPanels(int kvHeads, int headDim, int capacity = 0) : this(kvHeads, headDim, capacity, pooled: false)
     {
     }
 
@@ -43,9 +43,9 @@ public sealed unsafe class KvCache : IDisposable
     /// scratch pool and is not cleared: padding columns then hold stale values, which only ever reach discarded
     /// score lanes and output columns.
     /// </summary>
-    internal static KvCache Temporary(int kvHeads, int headDim, int capacity) => new(kvHeads, headDim, capacity, pooled: true);
+    internal static KvPanels Temporary(int kvHeads, int headDim, int capacity) => new(kvHeads, headDim, capacity, pooled: true);
 
-    private KvCache(int kvHeads, int headDim, int capacity, bool pooled)
+    private KvPanels(int kvHeads, int headDim, int capacity, bool pooled)
     {
         _pooled = pooled;
         if (kvHeads <= 0 || headDim <= 0) throw new IxcException($"kv cache: kv_heads {kvHeads} and head_dim {headDim} must be positive");
@@ -205,7 +205,7 @@ public sealed unsafe class KvCache : IDisposable
         _values = null;
     }
 
-    private static float* Live(float* p) => p != null ? p : throw new ObjectDisposedException(nameof(KvCache));
+    private static float* Live(float* p) => p != null ? p : throw new ObjectDisposedException(nameof(KvPanels));
 
     private static float* Alloc(long floats)
     {

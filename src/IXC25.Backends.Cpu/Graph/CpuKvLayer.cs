@@ -1,58 +1,48 @@
 using IXC25.Backends.Cpu.Attention;
+using IXC25.Graph;
 using IXC25.Runtime;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Cpu;
 
 /// <summary>
-/// One decoder layer's KV cache: keys (already rotated, as upstream's cache holds them) and values of the
-/// tokens seen so far, per KV head. Float32 storage is the attention kernels' panel layout
-/// (<see cref="KvCache"/>, native memory, read in place); bf16 or f16 storage halves the memory for long
+/// The CPU backend's KV cache of one decoder layer (<see cref="KvLayer"/>). Float32 storage is the attention
+/// kernels' panel layout (<see cref="KvPanels"/>, native memory, read in place); bf16 or f16 storage halves the memory for long
 /// contexts (values rounded to nearest even when stored, widened exactly when read; the attention then
 /// runs over a float32 copy of the stored tokens, an O(length) conversion per pass). Capacity grows by
-/// doubling up to <see cref="MaxTokens"/>. Not thread-safe: a cache belongs to one sequence.
+/// doubling up to <see cref="KvLayer.MaxTokens"/>. Not thread-safe: a cache belongs to one sequence.
 /// </summary>
-public sealed class KvLayer : IDisposable
+public sealed class CpuKvLayer : KvLayer
 {
-    private readonly KvCache? _fast;
+    private readonly KvPanels? _fast;
     private ushort[] _k16 = [], _v16 = [];
     private int _capacity16;
     private int _length16;
 
-    public KvLayer(int kvHeads, int headDim, DType storage, int maxTokens, int initialCapacity = 256)
+    public CpuKvLayer(int kvHeads, int headDim, DType storage, int maxTokens, int initialCapacity = 256)
+        : base(kvHeads, headDim, storage, maxTokens)
     {
-        if (storage is not (DType.F32 or DType.BF16 or DType.F16)) throw new IxcException($"KV cache dtype must be f32, bf16 or f16 (got {storage.SpecName()})");
-        if (maxTokens < 1) throw new IxcException($"KV cache: maximum {maxTokens} tokens must be positive");
-        HKV = kvHeads;
-        D = headDim;
-        Storage = storage;
-        MaxTokens = maxTokens;
         int initial = Math.Min(Math.Max(1, initialCapacity), maxTokens);
-        if (storage == DType.F32) _fast = new KvCache(kvHeads, headDim, initial);
+        if (storage == DType.F32) _fast = new KvPanels(kvHeads, headDim, initial);
         else Grow16(initial);
     }
 
-    public int HKV { get; }
-    public int D { get; }
-    public DType Storage { get; }
-    public int MaxTokens { get; }
-
     /// <summary>The float32 panel cache the attention kernels read in place (null for 16-bit storage).</summary>
-    public KvCache? Fast => _fast;
+    public KvPanels? Fast => _fast;
 
     /// <summary>Tokens stored per head.</summary>
-    public int Length => _fast?.Length ?? _length16;
+    public override int Length => _fast?.Length ?? _length16;
 
-    public int Capacity => _fast?.Capacity ?? _capacity16;
+    public override int Capacity => _fast?.Capacity ?? _capacity16;
 
     /// <summary>Bytes of key and value storage held.</summary>
-    public long Bytes => _fast is { } f ? (long)HKV * f.Capacity * (D + (D + 31) / 32 * 32) * 4 : 2L * HKV * _capacity16 * D * 2;
+    public override long Bytes => _fast is { } f ? (long)HKV * f.Capacity * (D + (D + 31) / 32 * 32) * 4 : 2L * HKV * _capacity16 * D * 2;
 
     /// <summary>Makes room for <paramref name="extra"/> more tokens (within <see cref="MaxTokens"/>).</summary>
-    public void Reserve(int extra)
+    public override void Reserve(int extra)
     {
         long need = (long)Length + extra;
-        if (need > MaxTokens) throw new IxcException($"KV cache full: {need} tokens needed, the cache holds at most {MaxTokens} (--max-context)");
+        if (need > MaxTokens) throw Full(need);
         if (_fast is not null) { _fast.Reserve((int)need); return; }
         if (need <= _capacity16) return;
         long cap = Math.Max(1, _capacity16);
@@ -77,7 +67,7 @@ public sealed class KvLayer : IDisposable
     }
 
     /// <summary>Appends T tokens: k, v [HKV, T, D] (keys already rotated).</summary>
-    public void Append(ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T)
+    public override void Append(ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T)
     {
         long n = (long)HKV * T * D;
         if (T < 0 || k.Length != n || v.Length != n) throw new IxcException($"KV cache append: k has {k.Length} and v {v.Length} values, expected {n} ([{HKV}, {T}, {D}])");
@@ -94,7 +84,7 @@ public sealed class KvLayer : IDisposable
     }
 
     /// <summary>Copies the stored tokens out as float32 k, v [HKV, Length, D].</summary>
-    public void CopyTo(Span<float> k, Span<float> v)
+    public override void CopyTo(Span<float> k, Span<float> v)
     {
         if (_fast is not null) { _fast.CopyTo(k, v); return; }
         long n = (long)HKV * _length16 * D;
@@ -121,7 +111,7 @@ public sealed class KvLayer : IDisposable
     }
 
     /// <summary>Forgets tokens from <paramref name="length"/> on (to reuse a prefix).</summary>
-    public void Truncate(int length)
+    public override void Truncate(int length)
     {
         if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length));
         if (_fast is not null) _fast.Truncate(length);
@@ -129,34 +119,27 @@ public sealed class KvLayer : IDisposable
     }
 
     /// <summary>Makes <paramref name="other"/> hold the same tokens (beam search reassigns caches this way).</summary>
-    public void CopyTo(KvLayer other)
+    public override void CopyTo(KvLayer other)
     {
-        if (other.HKV != HKV || other.D != D || other.Storage != Storage) throw new ArgumentException("incompatible caches");
-        other.Truncate(0);
-        if (Length == 0) return;
-        if (_fast is null)
+        CheckCompatible(other);
+        if (_fast is null && other is CpuKvLayer o16)
         {
-            other.Reserve(_length16);
+            o16.Truncate(0);
+            if (Length == 0) return;
+            o16.Reserve(_length16);
             for (int g = 0; g < HKV; g++)
             {
-                _k16.AsSpan(g * _capacity16 * D, _length16 * D).CopyTo(other._k16.AsSpan(g * other._capacity16 * D));
-                _v16.AsSpan(g * _capacity16 * D, _length16 * D).CopyTo(other._v16.AsSpan(g * other._capacity16 * D));
+                _k16.AsSpan(g * _capacity16 * D, _length16 * D).CopyTo(o16._k16.AsSpan(g * o16._capacity16 * D));
+                _v16.AsSpan(g * _capacity16 * D, _length16 * D).CopyTo(o16._v16.AsSpan(g * o16._capacity16 * D));
             }
-            other._length16 = _length16;
+            o16._length16 = _length16;
             return;
         }
-        var k = new float[(long)HKV * Length * D];
-        var v = new float[k.Length];
-        CopyTo(k, v);
-        other.Append(k, v, Length);
+        base.CopyTo(other);
     }
 
-    public void Dispose()
-    {
-        _fast?.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    protected override void Dispose(bool disposing) => _fast?.Dispose();
 
     /// <summary>The float32 cache lives in native memory: freed here if the owner never disposed it.</summary>
-    ~KvLayer() => _fast?.Dispose();
+    ~CpuKvLayer() => Dispose(false);
 }

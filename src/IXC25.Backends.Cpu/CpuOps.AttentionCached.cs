@@ -13,7 +13,7 @@ public sealed partial class CpuOps
     /// blocked attention; a 16-bit cache is widened into a temporary float32 cache for the pass (the new
     /// tokens attend to their own unrounded keys and are stored rounded).
     /// </summary>
-    public void AttentionCached(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, KvLayer cache, Span<float> y)
+    public void AttentionCached(ReadOnlySpan<float> qkv, int T, int H, int HKV, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, CpuKvLayer cache, Span<float> y)
     {
         if (cache.HKV != HKV || cache.D != D) throw new IxcException($"attention_cached: cache has {cache.HKV} heads of {cache.D}, the layer needs {HKV} of {D}");
         cache.Reserve(T);
@@ -26,7 +26,7 @@ public sealed partial class CpuOps
         var kPast = new float[(long)HKV * TP * D];
         var vPast = new float[kPast.Length];
         cache.CopyTo(kPast, vPast);
-        using var temp = new KvCache(HKV, D, TP + T);
+        using var temp = new KvPanels(HKV, D, TP + T);
         temp.Append(kPast, vPast, TP);
         Attention(qkv, T, H, HKV, D, cos, sin, temp, y);
         var kAll = new float[(long)HKV * (TP + T) * D];

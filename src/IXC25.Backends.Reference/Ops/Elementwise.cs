@@ -1,4 +1,4 @@
-namespace IXC25.Backends.Cpu.Reference;
+namespace IXC25.Backends.Reference;
 
 public static partial class RefOps
 {
@@ -45,7 +45,7 @@ public static partial class RefOps
     }
 
     /// <summary>1 / (1 + e^-x), stable for large |x|.</summary>
-    internal static double Sigmoid(double x) => x >= 0 ? 1.0 / (1.0 + Math.Exp(-x)) : Math.Exp(x) / (1.0 + Math.Exp(x));
+    public static double Sigmoid(double x) => x >= 0 ? 1.0 / (1.0 + Math.Exp(-x)) : Math.Exp(x) / (1.0 + Math.Exp(x));
 }
 
 /// <summary>

@@ -1,6 +1,6 @@
 using IXC25.Runtime;
 
-namespace IXC25.Backends.Cpu.Reference;
+namespace IXC25.Backends.Reference;
 
 /// <summary>
 /// Scalar references: the living definition of every op of spec/ops.json, one plain loop nest each.
@@ -21,12 +21,12 @@ namespace IXC25.Backends.Cpu.Reference;
 /// </summary>
 public static partial class RefOps
 {
-    internal static void Require(bool ok, string op, string what)
+    public static void Require(bool ok, string op, string what)
     {
         if (!ok) throw new IxcException($"{op}: {what}");
     }
 
-    internal static void Length(int actual, long expected, string op, string name)
+    public static void Length(int actual, long expected, string op, string name)
     {
         if (actual != expected) throw new IxcException($"{op}: '{name}' has {actual} elements, expected {expected}");
     }

@@ -1,4 +1,4 @@
-namespace IXC25.Backends.Cpu.Reference;
+namespace IXC25.Backends.Reference;
 
 public static partial class RefOps
 {
@@ -59,7 +59,7 @@ public static partial class RefOps
         for (int t = 0; t < T; t++) SoftmaxRow(x.Slice(t * K, K), y.Slice(t * K, K));
     }
 
-    internal static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    public static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
         float max = float.NegativeInfinity;
         foreach (float v in x)

@@ -1,0 +1,58 @@
+using IXC25.Backends.Cpu;
+using IXC25.Backends.Gpu;
+using IXC25.Backends.Reference;
+using IXC25.Graph;
+using IXC25.Model;
+using IXC25.Model.Inference;
+using IXC25.Runtime.Spec;
+using IXC25.Runtime;
+
+namespace IXC25.Backends;
+
+/// <summary>
+/// Builds the backends by the names the CLI's --backend takes:
+/// <list type="bullet">
+/// <item><c>cpu</c>: generated SIMD kernels and hand-written drivers (the ops lowered to "reference" on the reference backend);</item>
+/// <item><c>reference</c>: the scalar references for every op (slow, obvious, the second opinion);</item>
+/// <item><c>gpu</c>: ILGPU on the first CUDA device for the ops with ILGPU kernels, the rest on the CPU backend;</item>
+/// <item><c>gpu-sim</c>: the same on ILGPU's CPU accelerator (a GPU simulator for machines without CUDA).</item>
+/// </list>
+/// </summary>
+public static class BackendFactory
+{
+    /// <summary>The backend names, in the order --help lists them.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["cpu", "reference", "gpu", "gpu-sim"];
+
+    /// <param name="threads">CPU worker threads (0: all processors); results do not depend on it.</param>
+    public static IOracleOps Create(string name, int threads = 0) => name switch
+    {
+        "cpu" => new CpuGraphOps(threads),
+        "reference" => new RefGraphOps(),
+        "gpu" => Gpu(GpuDevice.Cuda, name, threads),
+        "gpu-sim" => Gpu(GpuDevice.Cpu, name, threads),
+        _ => throw new IxcException($"unknown backend '{name}' ({string.Join(", ", Names)})"),
+    };
+
+    /// <summary>The backend the options name (ModelOptions.Backend, ModelOptions.Threads).</summary>
+    public static IGraphOps Create(ModelOptions options) => Create(options.Backend, options.Threads);
+
+    private static IOracleOps Gpu(GpuDevice device, string name, int threads)
+    {
+        var gpu = new GpuBackend(device);
+        return new GpuGraphOps(gpu, new CpuGraphOps(threads), $"{name} (ilgpu {gpu.DeviceName} + cpu)");
+    }
+}
+
+/// <summary>Opening models on the backend their options name (<c>Ixc25Model.Open(path, options)</c>).</summary>
+public static class ModelBackends
+{
+    extension(Ixc25Model)
+    {
+        /// <summary>Opens a model folder on the backend options.Backend names (cpu by default).</summary>
+        public static Ixc25Model Open(string path, ModelOptions? options = null) => Ixc25Model.Open(path, BackendFactory.Create, options);
+
+        /// <summary>A model over any weight source, on the backend options.Backend names.</summary>
+        public static Ixc25Model Create(Ixc25Config config, IWeightSource source, IXC25.Tokenizer.InternLM2Tokenizer tokenizer, ModelOptions? options = null) =>
+            Ixc25Model.Create(config, source, tokenizer, BackendFactory.Create, options);
+    }
+}
