@@ -10,7 +10,13 @@ namespace IXC25.Generation.Tests;
 [Collection("tiny model")]
 public sealed class DecodingGoldenTests(TinyModelFixture tiny)
 {
-    public static TheoryData<string> Cases() => [.. GenerationGoldens.Cases.Select(c => c.GetProperty("name").GetString()!)];
+    public static TheoryData<string, string> Cases()
+    {
+        var d = new TheoryData<string, string>();
+        foreach (var b in TinyModelFixture.Backends)
+            foreach (var c in GenerationGoldens.Cases) d.Add(c.GetProperty("name").GetString()!, b);
+        return d;
+    }
 
     [Fact]
     public void GoldenCoversTheRequiredCases()
@@ -27,12 +33,12 @@ public sealed class DecodingGoldenTests(TinyModelFixture tiny)
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void SameTokensAsTransformers(string name)
+    public void SameTokensAsTransformers(string name, string backend)
     {
         var c = GenerationGoldens.Case(name);
         var config = GenerationGoldens.Config(c);
         var streamed = new List<int>();
-        var result = Generator.Generate(tiny.Prompt(c.GetProperty("prompt").GetString()!), config, streamed.Add);
+        var result = Generator.Generate(tiny.Prompt(c.GetProperty("prompt").GetString()!, backend), config, streamed.Add);
         var expected = c.GetProperty("tokens").EnumerateArray().Select(e => e.GetInt32()).ToList();
         Assert.Equal(expected, result.Tokens);
         Assert.Equal(result.Tokens, streamed);
@@ -45,7 +51,7 @@ public sealed class DecodingGoldenTests(TinyModelFixture tiny)
         {
             Assert.NotNull(result.SequenceScore);
             Assert.True(Math.Abs(score.GetDouble() - result.SequenceScore!.Value) <= GenerationTolerances.SequenceScoreAbs,
-                $"{name}: sequence score {result.SequenceScore} vs {score.GetDouble()}");
+                $"{name} on {backend}: sequence score {result.SequenceScore} vs {score.GetDouble()}");
         }
         Assert.Null(result.Seed);
     }

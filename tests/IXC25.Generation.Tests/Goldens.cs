@@ -70,21 +70,33 @@ internal static class GenerationGoldens
 }
 
 /// <summary>
-/// The tiny checkpoint, opened once for the tests of the "tiny model" collection (the model is not
-/// thread-safe, so those tests run one after another), with the golden prompts prefilled once each.
+/// The tiny checkpoint, opened once per backend for the tests of the "tiny model" collection (a model is
+/// not thread-safe, so those tests run one after another), with the golden prompts prefilled once each.
 /// </summary>
 public sealed class TinyModelFixture : IDisposable
 {
-    private readonly Dictionary<string, PrefilledPrompt> _prompts = [];
+    /// <summary>The backends the decoding goldens run on (every one this machine has without hardware).</summary>
+    public static readonly string[] Backends = ["cpu", "reference", "gpu-sim"];
 
-    public TinyModelFixture() => Model = Ixc25Model.Open(GenerationGoldens.TinyModel);
+    private readonly Dictionary<(string Backend, string Name), PrefilledPrompt> _prompts = [];
+    private readonly Dictionary<string, Ixc25Model> _models = [];
 
-    public Ixc25Model Model { get; }
+    /// <summary>The model on the CPU backend.</summary>
+    public Ixc25Model Model => On("cpu");
 
-    /// <summary>The decoder of a golden prompt (image, text, text_ids) whose prefill runs once and is then forked.</summary>
-    public IDecoderModel Prompt(string name)
+    /// <summary>The model on a backend (opened on first use).</summary>
+    public Ixc25Model On(string backend)
     {
-        if (_prompts.TryGetValue(name, out var p)) return p;
+        if (!_models.TryGetValue(backend, out var m))
+            _models[backend] = m = Ixc25Model.Open(GenerationGoldens.TinyModel, new ModelOptions(Backend: backend));
+        return m;
+    }
+
+    /// <summary>The decoder of a golden prompt (image, text, text_ids) on a backend, whose prefill runs once and is then forked.</summary>
+    public IDecoderModel Prompt(string name, string backend = "cpu")
+    {
+        if (_prompts.TryGetValue((backend, name), out var p)) return p;
+        var Model = On(backend);
         var c = GenerationGoldens.Cases.First(c => c.GetProperty("prompt").GetString() == name);
         string query = c.GetProperty("query").GetString()!;
         var images = c.GetProperty("images").EnumerateArray().Select(i => new MediaInput(RepoLayout.Path("golden", "media", i.GetString()!))).ToList();
@@ -93,10 +105,13 @@ public sealed class TinyModelFixture : IDisposable
             ? new Ixc25Decoder(Model, PreparedPrompt.TextOnly(Model.Tokenizer, query, history), PromptInput.InputIds)
             : new Ixc25Decoder(Model, PreparedPrompt.Chat(Model.Tokenizer, query, images, history));
         Assert.Equal(c.GetProperty("prompt_length").GetInt32(), decoder.PromptLength);
-        return _prompts[name] = new PrefilledPrompt(decoder);
+        return _prompts[(backend, name)] = new PrefilledPrompt(decoder);
     }
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        foreach (var m in _models.Values) m.Dispose();
+    }
 
     private sealed class PrefilledPrompt(IDecoderModel inner) : IDecoderModel
     {

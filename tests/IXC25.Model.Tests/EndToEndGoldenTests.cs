@@ -16,7 +16,22 @@ namespace IXC25.Model.Tests;
 /// </summary>
 public class EndToEndGoldenTests
 {
-    public static TheoryData<string> Cases() => ["single_image", "two_images", "text_only", "long_ntk", "write_mode", "web_mode"];
+    public static readonly string[] Names = ["single_image", "two_images", "text_only", "long_ntk", "write_mode", "web_mode"];
+
+    /// <summary>Every golden on every backend this machine runs without hardware: the fast CPU path, the scalar reference, the ILGPU simulator.</summary>
+    public static readonly string[] Backends = ["cpu", "reference", "gpu-sim"];
+
+    public static TheoryData<string, string> Cases()
+    {
+        var d = new TheoryData<string, string>();
+        foreach (var b in Backends)
+            foreach (var n in Names) d.Add(n, b);
+        return d;
+    }
+
+    /// <summary>The tolerance class as it applies to a backend (spec/tolerances.json overrides for "gpu").</summary>
+    public static Runtime.Spec.ToleranceInfo Tolerance(string cls, string backend) =>
+        ToleranceTable.Set.Get(cls, backend: backend.StartsWith("gpu", StringComparison.Ordinal) ? "gpu" : null);
 
     private static (PreparedPrompt Prompt, SafetensorsFile Golden) Load(Ixc25Model model, string name)
     {
@@ -30,14 +45,15 @@ public class EndToEndGoldenTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void TraceMatchesPyTorchTapByTap(string name)
+    public void TraceMatchesPyTorchTapByTap(string name, string backend)
     {
-        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors);
+        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: backend));
         var (prompt, golden) = Load(model, name);
         using var _ = golden;
         Assert.Equal(int.Parse(golden.Metadata["sequence_length"]), prompt.Layout.TotalLength);
         var taps = new MemoryTapSink();
-        model.Prefill(prompt, model.NewCache(), taps: taps).Release();
+        using var cache = model.NewCache();
+        model.Ops.Release(model.Prefill(prompt, cache, taps: taps));
         var failures = new List<string>();
         foreach (var g in golden.Tensors)
         {
@@ -49,21 +65,21 @@ public class EndToEndGoldenTests
                 Assert.True(g.Data.Bytes.SequenceEqual(ours.Data.Bytes), $"{name}: {g.Name} differs");
                 continue;
             }
-            var r = TensorComparer.Compare(ours.AsSpan<float>(), g.AsSpan<float>(), ToleranceTable.Find(info.Tolerance)!);
+            var r = TensorComparer.Compare(ours.AsSpan<float>(), g.AsSpan<float>(), Tolerance(info.Tolerance, backend));
             if (!r.Pass) failures.Add($"{g.Name}: {r}");
         }
-        Assert.True(failures.Count == 0, $"{name}:\n" + string.Join("\n", failures));
+        Assert.True(failures.Count == 0, $"{name} on {backend}:\n" + string.Join("\n", failures));
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void GreedyDecodingGivesTheSameTokens(string name)
+    public void GreedyDecodingGivesTheSameTokens(string name, string backend)
     {
-        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors);
+        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: backend));
         var (prompt, golden) = Load(model, name);
         using var _ = golden;
         var expected = JsonSerializer.Deserialize<int[]>(golden.Metadata["tokens"])!;
-        var cache = model.NewCache();
+        using var cache = model.NewCache();
         var logits = model.Prefill(prompt, cache);
         var ids = new List<int>();
         while (true)
