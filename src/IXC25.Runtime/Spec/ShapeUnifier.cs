@@ -54,6 +54,43 @@ public sealed class ShapeUnifier(string op, IReadOnlyDictionary<string, long[]> 
             throw new IxcException($"op '{op}': input '{port}' dimension {dim} is {actual}, expected {text} = {e}; shape {Tensors.Shape.Format(shapes[port])}");
     }
 
+    /// <summary>A symbol's value as an int (the dimensions kernels take); 0 when only an absent optional input would bind it.</summary>
+    public int Int(string symbol) => _values.TryGetValue(symbol, out var v) ? checked((int)v) : 0;
+
+    /// <summary>
+    /// The shape a port with a leading "..." (spec/README.md) is checked as: its leading dimensions folded into
+    /// the first of the <paramref name="dims"/> the spec names after "..." (the same array when there are none).
+    /// </summary>
+    public static long[] Fold(string op, string port, long[] shape, int dims)
+    {
+        if (shape.Length < dims)
+            throw new IxcException($"op '{op}': input '{port}' has rank {shape.Length} (shape {Tensors.Shape.Format(shape)}), expected rank {dims} or more");
+        if (shape.Length == dims) return shape;
+        var f = new long[dims];
+        long lead = 1;
+        for (int i = 0; i <= shape.Length - dims; i++) lead = checked(lead * shape[i]);
+        f[0] = lead;
+        Array.Copy(shape, shape.Length - dims + 1, f, 1, dims - 1);
+        return f;
+    }
+
+    /// <summary>The dimensions of a port with a leading "..." that fold into the dimension after it.</summary>
+    public static ReadOnlyMemory<long> Folded(long[] shape, int dims) => shape.AsMemory(0, shape.Length - dims + 1);
+
+    /// <summary>Two ports folding into the same symbol fold the same dimensions.</summary>
+    public static void SameFold(string op, string port, long[] shape, int dims, string firstPort, long[] firstShape, int firstDims)
+    {
+        if (!Folded(shape, dims).Span.SequenceEqual(Folded(firstShape, firstDims).Span))
+            throw new IxcException($"op '{op}': input '{port}' {Tensors.Shape.Format(shape)} and input '{firstPort}' {Tensors.Shape.Format(firstShape)} differ in their leading dimensions");
+    }
+
+    /// <summary>Exact division in an output shape.</summary>
+    public static long Divide(string op, long a, long b, string text)
+    {
+        if (b == 0 || a % b != 0) throw new IxcException($"op '{op}': {text} needs {a} to be divisible by {b}");
+        return a / b;
+    }
+
     /// <summary>Exact division for expression dimensions.</summary>
     public long Div(long a, long b, string text)
     {
