@@ -8,7 +8,8 @@ namespace IXC25.Runtime.Spec;
 public sealed class ShapeUnifier(string op, IReadOnlyDictionary<string, long[]> shapes)
 {
     private readonly Dictionary<string, long> _values = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _boundBy = new(StringComparer.Ordinal);
+    // what bound each symbol (an attribute, or a port's dimension), formatted only for an error message
+    private readonly Dictionary<string, (string Port, int Dim, bool Attr)> _boundBy = new(StringComparer.Ordinal);
 
     public IReadOnlyDictionary<string, long> Values => _values;
 
@@ -17,7 +18,7 @@ public sealed class ShapeUnifier(string op, IReadOnlyDictionary<string, long[]> 
     public void BindAttr(string symbol, long value, string attr)
     {
         _values[symbol] = value;
-        _boundBy[symbol] = $"attribute {attr}";
+        _boundBy[symbol] = (attr, -1, true);
     }
 
     /// <summary>Checks that a present input has the given rank; returns false for an absent optional input.</summary>
@@ -39,12 +40,14 @@ public sealed class ShapeUnifier(string op, IReadOnlyDictionary<string, long[]> 
         if (_values.TryGetValue(symbol, out var v))
         {
             if (v != actual)
-                throw new IxcException($"op '{op}': input '{port}' dimension {dim} is {actual}, but {symbol} = {v} (from {_boundBy[symbol]}); shape {Tensors.Shape.Format(shapes[port])}");
+                throw new IxcException($"op '{op}': input '{port}' dimension {dim} is {actual}, but {symbol} = {v} (from {BoundBy(symbol)}); shape {Tensors.Shape.Format(shapes[port])}");
             return;
         }
         _values[symbol] = actual;
-        _boundBy[symbol] = $"'{port}' dimension {dim}";
+        _boundBy[symbol] = (port, dim, false);
     }
+
+    private string BoundBy(string symbol) => _boundBy[symbol] is var (port, dim, attr) && attr ? $"attribute {port}" : $"'{port}' dimension {dim}";
 
     public void Check(string port, int dim, string text, Func<long> expected)
     {
