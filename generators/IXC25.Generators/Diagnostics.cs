@@ -32,6 +32,7 @@ internal static class Diagnostics
     public static readonly DiagnosticDescriptor UnknownConfigKey = Error("IXC0019", "Unknown config key", "{0}");
     public static readonly DiagnosticDescriptor MissingSpecFile = Error("IXC0020", "Spec file missing", "{0}");
     public static readonly DiagnosticDescriptor BadLowering = Error("IXC0021", "Invalid op lowering", "{0}");
+    public static readonly DiagnosticDescriptor BadFold = Error("IXC0022", "Invalid folded leading dimensions (\"...\")", "{0}");
 
     public static DiagnosticDescriptor ById(string id) => id switch
     {
@@ -55,6 +56,7 @@ internal static class Diagnostics
         "IXC0018" => BadKernel,
         "IXC0019" => UnknownConfigKey,
         "IXC0021" => BadLowering,
+        "IXC0022" => BadFold,
         _ => MissingSpecFile,
     };
 

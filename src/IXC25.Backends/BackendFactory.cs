@@ -38,7 +38,7 @@ public static class BackendFactory
 
     private static IOracleOps Gpu(GpuDevice device, string name, int threads)
     {
-        var gpu = new GpuBackend(device);
+        var gpu = new GpuOps(device);
         return new GpuGraphOps(gpu, new CpuGraphOps(threads), $"{name} (ilgpu {gpu.DeviceName} + cpu)");
     }
 }

@@ -17,6 +17,7 @@ public abstract partial class DelegatingGraphOps(IGraphOps inner) : IGraphOps
     public virtual void Copy(Act source, long sourceStart, Act destination, long destinationStart, long count) => Inner.Copy(source, sourceStart, destination, destinationStart, count);
     public virtual KvLayer NewKvLayer(int kvHeads, int headDim, DType storage, int maxTokens) => Inner.NewKvLayer(kvHeads, headDim, storage, maxTokens);
     public virtual void Release(Act a) => Inner.Release(a);
+    public virtual bool Owns(Act a) => Inner.Owns(a);
 
     /// <summary>Disposes the inner backend (a decorator owns what it wraps).</summary>
     public virtual void Dispose()

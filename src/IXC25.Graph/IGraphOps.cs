@@ -26,4 +26,10 @@ public partial interface IGraphOps : IDisposable
 
     /// <summary>Gives a tensor's storage back (the generated code calls it after the last use).</summary>
     void Release(Act a);
+
+    /// <summary>
+    /// Whether this backend's ops take <paramref name="a"/> as it is (a tensor of its kind); the fallback route
+    /// (<see cref="FallbackRoute"/>) moves the others. Host backends own every <see cref="HostAct"/>.
+    /// </summary>
+    bool Owns(Act a) => a is HostAct;
 }

@@ -230,6 +230,21 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void IXC0022_BadFold()
+    {
+        // "..." not first
+        var spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "rms_norm")["inputs"]![0]!["shape"] = new JsonArray("T", "...", "C"));
+        var d = Single(spec, "IXC0022", "ops.json", emit: "ops");
+        Assert.Contains("op 'rms_norm' input 'x': \"...\" stands once, first", d.GetMessage());
+        Assert.Contains("\"shape\"", LineOf(spec, "ops.json", d));
+
+        // an output's "..." with no input folding into that symbol
+        spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "rms_norm")["outputs"]![0]!["shape"] = new JsonArray("...", "T", "C"));
+        d = Single(spec, "IXC0022", "ops.json", emit: "ops");
+        Assert.Contains("op 'rms_norm' output 'y': an output's \"...\" must be followed by a symbol that an input's \"...\" folds into", d.GetMessage());
+    }
+
+    [Fact]
     public void ASpecWithErrorsEmitsNothingForThatFile()
     {
         var spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "gelu")["tolerance"] = "loose");

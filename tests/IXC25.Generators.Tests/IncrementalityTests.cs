@@ -50,4 +50,28 @@ public class IncrementalityTests
         driver = driver.RunGenerators(compilation);
         Assert.All(Reasons(driver, SpecGenerator.ParseStep), r => Assert.Equal(IncrementalStepRunReason.Unchanged, r));
     }
+
+    [Fact]
+    public void AToleranceEditReEmitsTheToleranceTableButNotTheKernels()
+    {
+        // each target is its own output over the part of the spec it reads: a tolerance edit changes the
+        // tolerance table only; the CPU kernels, the GEMM micro-kernels, the adapters and the registry are cached
+        var texts = GeneratorHarness.RealSpec().Select(kv => new GeneratorHarness.MemoryText(Path.Combine(GeneratorHarness.SpecDir, kv.Key), kv.Value)).ToList();
+        var driver = GeneratorHarness.CreateDriver(texts, "ops,cpu");
+        var compilation = GeneratorHarness.EmptyCompilation("class A {}");
+        driver = driver.RunGenerators(compilation);
+        Assert.All(Reasons(driver, SpecGenerator.GemmTargetStep), r => Assert.Equal(IncrementalStepRunReason.New, r));
+
+        var old = texts.Single(t => t.Path.EndsWith("tolerances.json", StringComparison.Ordinal));
+        var edited = GeneratorHarness.Mutate("tolerances.json", n => n["classes"]![0]!["atol"] = 0.125)["tolerances.json"];
+        driver = driver.ReplaceAdditionalText(old, new GeneratorHarness.MemoryText(old.Path, edited));
+        driver = driver.RunGenerators(compilation);
+
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(driver, SpecGenerator.ParseStep));
+        Assert.Contains(IncrementalStepRunReason.Modified, Reasons(driver, SpecGenerator.ToleranceTargetStep));
+        foreach (var step in new[] { SpecGenerator.OpsStep, SpecGenerator.CpuTargetStep, SpecGenerator.GemmTargetStep, SpecGenerator.OpsTargetStep })
+            Assert.All(Reasons(driver, step), r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step}: {r}"));
+        var table = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "ToleranceTable.g.cs").SourceText.ToString();
+        Assert.Contains("0.125d", table);
+    }
 }

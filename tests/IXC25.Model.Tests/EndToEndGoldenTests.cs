@@ -168,7 +168,7 @@ public class GpuBackendEndToEndTests
     [Fact]
     public void GpuBackendWithoutCudaIsAClearError()
     {
-        if (IXC25.Backends.Gpu.GpuBackend.CudaAvailable) return; // covered by the CUDA run on GPU machines
+        if (IXC25.Backends.Gpu.GpuOps.CudaAvailable) return; // covered by the CUDA run on GPU machines
         var e = Assert.Throws<IxcException>(() => Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: "gpu")));
         Assert.Contains("no CUDA device", e.Message);
     }

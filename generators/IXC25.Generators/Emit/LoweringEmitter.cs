@@ -20,7 +20,7 @@ internal static class LoweringEmitter
                     ("Reference", "reference", "the scalar reference (RefOps)") });
 
     public static string EmitGpu(OpSet ops) =>
-        Emit(ops, "IXC25.Backends.Gpu", "GpuLowering", "How the ILGPU backend (GpuBackend) implements each op of spec/ops.json",
+        Emit(ops, "IXC25.Backends.Gpu", "GpuLowering", "How the ILGPU backend (GpuOps) implements each op of spec/ops.json",
             op => op.GpuLowering == "ilgpu" ? "ilgpu:" + op.Kernel!.Pattern : op.GpuLowering,
             new[] { ("Ilgpu", "ilgpu", "a generated ILGPU kernel (IXC25.Backends.Gpu.Kernels.<Op>GpuKernel); the value is \"ilgpu:<pattern>\""),
                     ("None", "none", "not available on this backend") });

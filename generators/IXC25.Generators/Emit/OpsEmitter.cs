@@ -14,11 +14,11 @@ internal static class OpsEmitter
 {
     public const string Namespace = "IXC25.Graph";
 
-    public static IEnumerable<(string HintName, string Source)> Emit(OpSet ops, IReadOnlyList<ToleranceSpec> tolerances)
+    /// <summary>Everything of target <c>ops</c> but the tolerance table (<see cref="EmitTolerances"/>, its own output).</summary>
+    public static IEnumerable<(string HintName, string Source)> Emit(OpSet ops)
     {
         yield return ("OpCatalog.g.cs", EmitCatalog(ops));
         yield return ("OpAttrs.g.cs", EmitAttrs(ops));
-        yield return ("ToleranceTable.g.cs", EmitTolerances(tolerances));
         yield return ("OpShapes.g.cs", EmitShapes(ops));
         yield return ("IGraphOps.g.cs", EmitGraphOps(ops));
         yield return ("OpInvoker.g.cs", EmitInvoker(ops));
@@ -101,7 +101,7 @@ internal static class OpsEmitter
         return CodeWriter.Header(Namespace) + w;
     }
 
-    private static string EmitTolerances(IReadOnlyList<ToleranceSpec> tolerances)
+    public static string EmitTolerances(IReadOnlyList<ToleranceSpec> tolerances)
     {
         var w = new CodeWriter();
         w.Doc("The tolerance classes of spec/tolerances.json, compiled in (compare --tolerances FILE reads another table at run time).");
@@ -129,56 +129,91 @@ internal static class OpsEmitter
     }
 
     /// <summary>
-    /// Per op: unify the symbolic input shapes with actual shapes (bare symbols bind, expressions are
-    /// checked), and compute output shapes where the spec determines them.
+    /// Per op: a <c>&lt;Op&gt;Dims</c> record struct (the op's shape symbols as ints, and for each symbol that
+    /// an input's leading "..." folds into, the input dimensions it folds), <c>OpShapes.&lt;Op&gt;</c> (unify the
+    /// symbolic input shapes with actual shapes: bare symbols bind, expressions are checked) and
+    /// <c>OpShapes.&lt;Op&gt;&lt;Output&gt;</c> (an output's shape from the bound symbols).
     /// </summary>
     private static string EmitShapes(OpSet ops)
     {
         var w = new CodeWriter();
+        foreach (var op in ops.Ops)
+        {
+            string pascal = ModelParser.Pascal(op.Name);
+            var symbols = Symbols(op);
+            var folds = Folds(op);
+            w.Doc($"The shape symbols of '{op.Name}' bound by OpShapes.{pascal} (0 for a symbol only an absent optional input binds){(folds.Count > 0 ? "; " + string.Join(", ", folds.Select(f => $"{f.Symbol}Shape: the dimensions of input '{f.Port.Name}' that {f.Symbol} is the product of")) : "")}.");
+            var fields = symbols.Select(x => "int " + x).Concat(folds.Select(f => $"global::System.ReadOnlyMemory<long> {f.Symbol}Shape"));
+            w.Line($"public readonly record struct {pascal}Dims({string.Join(", ", fields)});");
+            w.Line();
+        }
         w.Doc("Shape checking generated from the symbolic shapes of spec/ops.json.");
         w.Open("public static partial class OpShapes");
         foreach (var op in ops.Ops)
         {
             string pascal = ModelParser.Pascal(op.Name);
-            w.Doc($"Binds the shape symbols of '{op.Name}' from its inputs (and int attributes); throws naming the port and dimension on a mismatch.");
-            w.Open($"public static global::System.Collections.Generic.IReadOnlyDictionary<string, long> {pascal}(global::System.Collections.Generic.IReadOnlyDictionary<string, long[]> shapes, {pascal}Attrs attrs)");
-            w.Line($"var u = new global::IXC25.Runtime.Spec.ShapeUnifier({CodeWriter.Str(op.Name)}, shapes);");
+            string name = CodeWriter.Str(op.Name);
+            var ports = op.Inputs.Where(p => !p.IsCache).ToList();
+            var folds = Folds(op);
+            w.Doc($"Binds the shape symbols of '{op.Name}' from its inputs' shapes (and int attributes); throws naming the port and dimension on a mismatch.");
+            var ps = ports.Select(p => $"long[]{(p.Optional ? "?" : "")} {Ident(p.Name)}").Concat(new[] { $"{pascal}Attrs attrs" });
+            w.Open($"public static {pascal}Dims {pascal}({string.Join(", ", ps)})");
+            w.Line($"var shapes = new global::System.Collections.Generic.Dictionary<string, long[]>({ports.Count}, global::System.StringComparer.Ordinal);");
+            foreach (var p in ports)
+            {
+                string v = IsFolded(p) ? $"global::IXC25.Runtime.Spec.ShapeUnifier.Fold({name}, {CodeWriter.Str(p.Name)}, {Ident(p.Name)}, {p.Shape.Count - 1})" : Ident(p.Name);
+                w.Line($"{(p.Optional ? $"if ({Ident(p.Name)} is not null) " : "")}shapes[{CodeWriter.Str(p.Name)}] = {v};");
+            }
+            // ports folding into the same symbol fold the same dimensions
+            foreach (var f in folds)
+                foreach (var other in ports.Where(p => p != f.Port && IsFolded(p) && p.Shape[1] == f.Symbol))
+                    w.Line($"{(other.Optional ? $"if ({Ident(other.Name)} is not null) " : "")}global::IXC25.Runtime.Spec.ShapeUnifier.SameFold({name}, {CodeWriter.Str(other.Name)}, {Ident(other.Name)}, {other.Shape.Count - 1}, {CodeWriter.Str(f.Port.Name)}, {Ident(f.Port.Name)}{(f.Port.Optional ? "!" : "")}, {f.Port.Shape.Count - 1});");
+            w.Line($"var u = new global::IXC25.Runtime.Spec.ShapeUnifier({name}, shapes);");
             foreach (var b in op.SymbolBindings)
                 w.Line($"u.BindAttr({CodeWriter.Str(b.Symbol)}, attrs.{ModelParser.Pascal(b.Attr)}, {CodeWriter.Str(b.Attr)});");
             var present = new Dictionary<string, string>();
-            foreach (var p in op.Inputs.Where(p => !p.IsCache))
+            foreach (var p in ports)
             {
                 string flag = "has_" + p.Name;
                 present[p.Name] = flag;
-                w.Line($"bool {flag} = u.Port({CodeWriter.Str(p.Name)}, {p.Shape.Count}, {(p.Optional ? "true" : "false")});");
+                w.Line($"bool {flag} = u.Port({CodeWriter.Str(p.Name)}, {Dims(p).Count}, {(p.Optional ? "true" : "false")});");
             }
             // pass 1: bare symbols (required ports first so optional ones are checked against them)
-            foreach (var p in op.Inputs.Where(p => !p.IsCache).OrderBy(p => p.Optional))
-                for (int d = 0; d < p.Shape.Count; d++)
-                    if (Expr.Parse(p.Shape[d]) is Ident id)
+            foreach (var p in ports.OrderBy(p => p.Optional))
+            {
+                var dims = Dims(p);
+                for (int d = 0; d < dims.Count; d++)
+                    if (Expr.Parse(dims[d]) is Ident id)
                         w.Line($"if ({present[p.Name]}) u.Bind({CodeWriter.Str(p.Name)}, {d}, {CodeWriter.Str(id.Name)});");
+            }
             // pass 2: numbers and expressions
-            foreach (var p in op.Inputs.Where(p => !p.IsCache))
-                for (int d = 0; d < p.Shape.Count; d++)
+            foreach (var p in ports)
+            {
+                var dims = Dims(p);
+                for (int d = 0; d < dims.Count; d++)
                 {
-                    var e = Expr.Parse(p.Shape[d]);
+                    var e = Expr.Parse(dims[d]);
                     if (e is Ident) continue;
-                    w.Line($"if ({present[p.Name]}) u.Check({CodeWriter.Str(p.Name)}, {d}, {CodeWriter.Str(p.Shape[d])}, () => {Long(e, p.Shape[d])});");
+                    w.Line($"if ({present[p.Name]}) u.Check({CodeWriter.Str(p.Name)}, {d}, {CodeWriter.Str(dims[d])}, () => {Long(e, dims[d])});");
                 }
-            w.Line("return u.Values;");
+            }
+            var args = Symbols(op).Select(x => $"u.Int({CodeWriter.Str(x)})")
+                .Concat(folds.Select(f => $"{(f.Port.Optional ? $"{Ident(f.Port.Name)} is null ? default : " : "")}global::IXC25.Runtime.Spec.ShapeUnifier.Folded({Ident(f.Port.Name)}, {f.Port.Shape.Count - 1})"));
+            w.Line($"return new {pascal}Dims({string.Join(", ", args)});");
             w.Close();
+            var known = Symbols(op);
             foreach (var o in op.Outputs)
             {
-                w.Doc($"Shape of output '{o.Name}' of '{op.Name}' from bound symbols, or null when the op computes it.");
-                w.Open($"public static long[]? {pascal}{ModelParser.Pascal(o.Name)}Shape(global::System.Collections.Generic.IReadOnlyDictionary<string, long> s)");
-                var known = op.Inputs.Where(p => !p.IsCache).SelectMany(p => p.Shape).Select(Expr.Parse).OfType<Ident>().Select(i => i.Name)
-                    .Concat(op.SymbolBindings.Select(b => b.Symbol)).ToList();
-                bool computable = o.Shape.All(d => Expr.Parse(d).Identifiers().All(known.Contains));
-                if (!computable) w.Line("return null;");
+                w.Doc($"Shape of output '{o.Name}' of '{op.Name}' from the bound symbols.");
+                w.Open($"public static long[] {pascal}{ModelParser.Pascal(o.Name)}(in {pascal}Dims d)");
+                var dims = Dims(o);
+                if (!dims.All(x => Expr.Parse(x).Identifiers().All(known.Contains)))
+                    w.Line($"throw new global::IXC25.Runtime.IxcException(\"op '{op.Name}': the spec does not determine the shape of output '{o.Name}'\");");
                 else
                 {
-                    w.Line("var u = new global::IXC25.Runtime.Spec.ShapeUnifier(\"" + op.Name + "\", new global::System.Collections.Generic.Dictionary<string, long[]>());");
-                    w.Line("return [" + string.Join(", ", o.Shape.Select(d => Long(Expr.Parse(d), d, "s"))) + "];");
+                    var parts = dims.Select(x => DimLong(Expr.Parse(x), x, op.Name)).ToList();
+                    if (IsFolded(o)) parts[0] = $".. d.{o.Shape[1]}Shape.Span";
+                    w.Line("return [" + string.Join(", ", parts) + "];");
                 }
                 w.Close();
             }
@@ -186,6 +221,42 @@ internal static class OpsEmitter
         w.Close();
         return CodeWriter.Header(Namespace) + w;
     }
+
+    /// <summary>A port whose shape starts with "..." (its leading dimensions fold into the next one).</summary>
+    public static bool IsFolded(PortSpec p) => p.Shape.Count > 1 && p.Shape[0] == SpecReader.FoldDim;
+
+    /// <summary>The dimensions a port is checked with: without its leading "...".</summary>
+    public static IReadOnlyList<string> Dims(PortSpec p) => IsFolded(p) ? p.Shape.Skip(1).ToList() : p.Shape.ToList();
+
+    /// <summary>The op's shape symbols: bound by attributes, or bare in its (non-cache) input shapes, in first-seen order.</summary>
+    public static List<string> Symbols(OpSpec op)
+    {
+        var list = new List<string>();
+        foreach (var b in op.SymbolBindings) if (!list.Contains(b.Symbol)) list.Add(b.Symbol);
+        foreach (var p in op.Inputs.Where(p => !p.IsCache))
+            foreach (var d in Dims(p))
+                if (Expr.Parse(d) is Ident id && !list.Contains(id.Name)) list.Add(id.Name);
+        return list;
+    }
+
+    /// <summary>Per symbol that an input's "..." folds into: the first such input (required ones first).</summary>
+    public static List<(string Symbol, PortSpec Port)> Folds(OpSpec op)
+    {
+        var list = new List<(string, PortSpec)>();
+        foreach (var p in op.Inputs.Where(p => !p.IsCache && IsFolded(p)).OrderBy(p => p.Optional))
+            if (Expr.Parse(p.Shape[1]) is Ident id && !list.Any(f => f.Item1 == id.Name)) list.Add((id.Name, p));
+        return list;
+    }
+
+    private static string DimLong(Expr e, string text, string op) => e switch
+    {
+        Num n => n.Raw + "L",
+        Ident id => $"(long)d.{id.Name}",
+        Unary u => "(-" + DimLong(u.Operand, text, op) + ")",
+        Binary { Op: '/' } b => $"global::IXC25.Runtime.Spec.ShapeUnifier.Divide({CodeWriter.Str(op)}, {DimLong(b.Left, text, op)}, {DimLong(b.Right, text, op)}, {CodeWriter.Str(text)})",
+        Binary b => $"checked({DimLong(b.Left, text, op)} {b.Op} {DimLong(b.Right, text, op)})",
+        _ => throw new System.InvalidOperationException("functions are not allowed in shapes"),
+    };
 
     /// <summary>A port that takes stored weights (any dtype list with bf16 or f16) rather than an activation.</summary>
     public static bool IsWeightPort(PortSpec p) => p.DTypes.Contains("bf16") || p.DTypes.Contains("f16");

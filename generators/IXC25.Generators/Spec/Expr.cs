@@ -14,6 +14,13 @@ internal abstract record Expr
 {
     public static Expr Parse(string text) => new Parser(text).ParseAll();
 
+    /// <summary>The parsed expression, or null when the text does not parse (its diagnostic is reported elsewhere).</summary>
+    public static Expr? TryParse(string text)
+    {
+        try { return Parse(text); }
+        catch (Exception) { return null; }
+    }
+
     /// <summary>Every identifier used (not function names).</summary>
     public IEnumerable<string> Identifiers()
     {

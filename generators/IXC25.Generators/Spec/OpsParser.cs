@@ -54,6 +54,7 @@ internal static class OpsParser
             // op shape symbols are local and unified across ports: any identifier is allowed
             var inputs = ParsePorts(o, "inputs", r, ctx, isOutput: false);
             var outputs = ParsePorts(o, "outputs", r, ctx, isOutput: true);
+            CheckFolds(o, r, ctx, inputs, outputs);
             var portNames = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in inputs.Concat(outputs))
                 if (!portNames.Add(p.Name)) r.Report("IXC0006", $"{ctx}: port '{p.Name}' is defined twice", o);
@@ -89,7 +90,7 @@ internal static class OpsParser
             if (name is null) continue;
             string pctx = $"{ctx} {(isOutput ? "output" : "input")} '{name}'";
             var dtypes = r.DTypeList(p, "dtype", pctx, allowKv: !isOutput);
-            var shape = r.Shape(p, "shape", pctx, _ => true);
+            var shape = r.Shape(p, "shape", pctx, _ => true, allowFold: true);
             bool optional = r.Bool(p, "optional", pctx, false);
             bool inout = r.Bool(p, "inout", pctx, false);
             if (isOutput && optional) r.Report("IXC0003", $"{pctx}: outputs cannot be optional", p["optional"]!);
@@ -99,6 +100,39 @@ internal static class OpsParser
             list.Add(new PortSpec(name, dtypes.ToEquatable(), shape.ToEquatable(), optional, inout));
         }
         return list;
+    }
+
+    /// <summary>
+    /// A leading "..." folds any leading dimensions of an input into the next dimension (spec/README.md,
+    /// "Folded leading dimensions"): it stands first and is followed by at least one dimension, never on a
+    /// cache port; an output's "..." must be followed by a bare symbol that an input's "..." folds into
+    /// (the output takes that input's dimensions back). Anything else is IXC0022.
+    /// </summary>
+    private static void CheckFolds(JsonValue op, SpecReader r, string ctx, List<PortSpec> inputs, List<PortSpec> outputs)
+    {
+        var folded = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (list, key, isOutput) in new[] { (inputs, "inputs", false), (outputs, "outputs", true) })
+        {
+            var items = op[key] is { Kind: JsonKind.Array } arr ? arr.Items : new List<JsonValue>();
+            for (int i = 0; i < list.Count; i++)
+            {
+                var p = list[i];
+                int at = p.Shape.ToList().IndexOf(SpecReader.FoldDim);
+                if (at < 0) continue;
+                var where = items.FirstOrDefault(it => it["name"]?.StringValue == p.Name)?["shape"] ?? op;
+                string pctx = $"{ctx} {(isOutput ? "output" : "input")} '{p.Name}'";
+                if (at != 0 || p.Shape.Count(d => d == SpecReader.FoldDim) > 1 || p.Shape.Count < 2)
+                    r.Report("IXC0022", $"{pctx}: \"...\" stands once, first, and is followed by the dimension it folds into", where);
+                else if (p.IsCache)
+                    r.Report("IXC0022", $"{pctx}: a KV cache port has no \"...\"", where);
+                else if (!isOutput)
+                {
+                    if (Expr.TryParse(p.Shape[1]) is Ident id) folded.Add(id.Name);
+                }
+                else if (Expr.TryParse(p.Shape[1]) is not Ident oid || !folded.Contains(oid.Name))
+                    r.Report("IXC0022", $"{pctx}: an output's \"...\" must be followed by a symbol that an input's \"...\" folds into (it takes that input's dimensions back), found '{p.Shape[1]}'", where);
+            }
+        }
     }
 
     private static List<AttrSpec> ParseAttrs(JsonValue op, SpecReader r, string ctx)

@@ -86,7 +86,11 @@ internal sealed class SpecReader
     }
 
     /// <summary>A shape: array of integers and expression strings. Returns the dimension texts.</summary>
-    public List<string> Shape(JsonValue owner, string key, string context, Func<string, bool> symbolKnown)
+    /// <param name="allowFold">op ports: a string "..." (<see cref="FoldDim"/>) is kept as is (OpsParser checks where it stands).</param>
+    /// <summary>The leading dimension of an op port that folds any leading dimensions into the next one (spec/README.md).</summary>
+    public const string FoldDim = "...";
+
+    public List<string> Shape(JsonValue owner, string key, string context, Func<string, bool> symbolKnown, bool allowFold = false)
     {
         var dims = new List<string>();
         foreach (var d in Array(owner, key, context))
@@ -99,6 +103,7 @@ internal sealed class SpecReader
             else if (d.Kind == JsonKind.String)
             {
                 var text = d.StringValue!;
+                if (allowFold && text == FoldDim) { dims.Add(text); continue; }
                 if (ParseExpr(text, d, context) is { } e)
                 {
                     foreach (var id in e.Identifiers())

@@ -9,13 +9,13 @@ using static IXC25.Backends.Tests.KernelTestData;
 
 namespace IXC25.Backends.Tests.Gpu;
 
-/// <summary>One GpuBackend per accelerator and test class (kernels compile once per backend).</summary>
+/// <summary>One GpuOps per accelerator and test class (kernels compile once per backend).</summary>
 public abstract class GpuFixture(GpuDevice device) : IDisposable
 {
-    private GpuBackend? _backend;
+    private GpuOps? _backend;
 
     /// <summary>Created on first use, so a CUDA fixture on a machine without CUDA never throws.</summary>
-    public GpuBackend Backend => _backend ??= new GpuBackend(device);
+    public GpuOps Backend => _backend ??= new GpuOps(device);
 
     public void Dispose()
     {
@@ -35,7 +35,7 @@ public sealed class CudaFixture() : GpuFixture(GpuDevice.Cuda);
 /// </summary>
 public abstract class GpuBackendSuite<TFixture>(TFixture fixture) : IClassFixture<TFixture> where TFixture : GpuFixture
 {
-    protected GpuBackend Gpu => fixture.Backend;
+    protected GpuOps Gpu => fixture.Backend;
 
     /// <summary>The op's class, refined by an override with "backend": "gpu" (spec/tolerances.json) when there is one.</summary>
     public static ToleranceInfo GpuTolerance(string op)
@@ -63,13 +63,13 @@ public abstract class GpuBackendSuite<TFixture>(TFixture fixture) : IClassFixtur
         Assert.Contains("silu_gate", supported);
         Assert.Contains("rope", supported);
         foreach (var op in OpCatalog.All)
-            Assert.Equal(supported.Contains(op.Name), GpuBackend.Supports(op.Name));
+            Assert.Equal(supported.Contains(op.Name), GpuOps.Supports(op.Name));
         foreach (var op in supported)
         {
             string method = string.Concat(op.Split('_').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
-            Assert.True(typeof(GpuBackend).GetMethod(method) is not null, $"GpuBackend has no method {method} for '{op}'");
+            Assert.True(typeof(GpuOps).GetMethod(method) is not null, $"GpuOps has no method {method} for '{op}'");
         }
-        Assert.False(GpuBackend.Supports("linear"));
+        Assert.False(GpuOps.Supports("linear"));
     }
 
     [GpuFact]

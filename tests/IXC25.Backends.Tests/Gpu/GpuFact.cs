@@ -37,6 +37,6 @@ public sealed class CudaTestCase : XunitTestCase
         : base(sink, display, options, method) { }
 
     protected override string? GetSkipReason(IAttributeInfo factAttribute) =>
-        GpuBackend.CudaAvailable ? base.GetSkipReason(factAttribute)
+        GpuOps.CudaAvailable ? base.GetSkipReason(factAttribute)
             : "no CUDA device: ILGPU finds no NVIDIA GPU or driver here; run on a GPU machine with dotnet test --filter \"FullyQualifiedName~CudaGpuTests\"";
 }

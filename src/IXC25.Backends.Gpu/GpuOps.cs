@@ -4,11 +4,13 @@ using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
 using IXC25.Backends.Gpu.Kernels;
+using IXC25.Graph;
 using IXC25.Runtime;
+using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Gpu;
 
-/// <summary>Which ILGPU accelerator a <see cref="GpuBackend"/> runs on.</summary>
+/// <summary>Which ILGPU accelerator a <see cref="GpuOps"/> runs on.</summary>
 public enum GpuDevice
 {
     /// <summary>The first CUDA device when there is one, else the CPU accelerator.</summary>
@@ -20,13 +22,14 @@ public enum GpuDevice
 }
 
 /// <summary>
-/// The ILGPU backend: the ops lowered to "ilgpu" in spec/ops.json (<see cref="GpuLowering"/>), with the
-/// same signatures as CpuOps. Each call uploads its inputs, runs the generated kernel
+/// The ILGPU kernels (mirroring CpuOps): the ops lowered to "ilgpu" in spec/ops.json (<see cref="GpuLowering"/>),
+/// with the same span-level signatures as CpuOps, and <see cref="IGpuKernels"/> (generated), which the generated
+/// GpuGraphOps calls. Each call uploads its inputs, runs the generated kernel
 /// (IXC25.Backends.Gpu.Kernels, compiled once per backend and cached) and copies the result back.
 /// Row kernels use one group per row with a fixed-order tree reduction: bit-identical across runs on a
 /// given device. Not thread-safe: one backend per thread.
 /// </summary>
-public sealed class GpuBackend : IDisposable
+public sealed class GpuOps : IGpuKernels, IDisposable
 {
     /// <summary>Largest group used by the row kernels.</summary>
     public const int MaxGroupSize = 128;
@@ -35,7 +38,7 @@ public sealed class GpuBackend : IDisposable
     private readonly Accelerator _accelerator;
     private readonly Dictionary<string, Delegate> _kernels = new(StringComparer.Ordinal);
 
-    public GpuBackend(GpuDevice device = GpuDevice.Auto)
+    public GpuOps(GpuDevice device = GpuDevice.Auto)
     {
         _context = Context.Create(b => b.CPU(CPUDeviceKind.Default).Cuda().EnableAlgorithms());
         try
@@ -87,6 +90,29 @@ public sealed class GpuBackend : IDisposable
         _accelerator.Dispose();
         _context.Dispose();
     }
+
+    // ------------------------------------------------------------------ IGpuKernels (the generated GpuGraphOps' entry points)
+
+    private static float[] F(NamedTensor t) => t.ToFloat32();
+
+    void IGpuKernels.RmsNorm(ReadOnlySpan<float> x, NamedTensor weight, in RmsNormDims d, RmsNormAttrs attrs, Span<float> y) =>
+        RmsNorm(x, d.T, d.C, F(weight), attrs.Eps, y);
+
+    void IGpuKernels.LayerNorm(ReadOnlySpan<float> x, NamedTensor weight, NamedTensor bias, in LayerNormDims d, LayerNormAttrs attrs, Span<float> y) =>
+        LayerNorm(x, d.T, d.C, F(weight), F(bias), attrs.Eps, y);
+
+    void IGpuKernels.Gelu(ReadOnlySpan<float> x, in GeluDims d, GeluAttrs attrs, Span<float> y) => Gelu(x, y);
+
+    void IGpuKernels.QuickGelu(ReadOnlySpan<float> x, in QuickGeluDims d, QuickGeluAttrs attrs, Span<float> y) => QuickGelu(x, y);
+
+    void IGpuKernels.SiluGate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, in SiluGateDims d, SiluGateAttrs attrs, Span<float> y) => SiluGate(a, b, y);
+
+    void IGpuKernels.Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, in AddDims d, AddAttrs attrs, Span<float> y) => Add(a, b, y);
+
+    void IGpuKernels.Softmax(ReadOnlySpan<float> x, in SoftmaxDims d, SoftmaxAttrs attrs, Span<float> y) => Softmax(x, d.T, d.K, y);
+
+    void IGpuKernels.Rope(ReadOnlySpan<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, in RopeDims d, RopeAttrs attrs, Span<float> y) =>
+        Rope(x, d.HX, d.T, d.D, cos, sin, y);
 
     // ------------------------------------------------------------------ ops
 
