@@ -5,7 +5,7 @@ using IXC25.Runtime.Tensors;
 namespace IXC25.Backends.Cpu;
 
 // Elementwise and row ops. Lowering: the generated SIMD kernels (IXC25.Backends.Cpu.Simd.<Op>Kernel,
-// best accelerated tier), split over independent rows with RowParallel when the work is big enough.
+// best accelerated tier), split over independent rows (or flat element ranges) with Workers when the work is big enough.
 // Spans cannot be captured by the parallel lambdas, so the parallel path pins them and passes addresses.
 public sealed partial class CpuOps
 {
@@ -16,13 +16,13 @@ public sealed partial class CpuOps
         RefOps.Length(weight.Length, C, "rms_norm", "weight");
         RefOps.Length(y.Length, (long)T * C, "rms_norm", "y");
         if (T == 0 || C == 0) return;
-        if (!RowParallel.Worth(Parallel, x.Length)) { RmsNormKernel.Run(x, C, weight, eps, y); return; }
+        if (!Workers.Worth(Threads, x.Length)) { RmsNormKernel.Run(x, C, weight, eps, y); return; }
         fixed (float* px = x, pw = weight, py = y)
         {
             nint ax = (nint)px, aw = (nint)pw, ay = (nint)py;
-            RowParallel.For(Parallel, T, C, (r0, rn) => RmsNormKernel.Run(
-                new ReadOnlySpan<float>((float*)ax + (long)r0 * C, rn * C), C, new ReadOnlySpan<float>((float*)aw, C), eps,
-                new Span<float>((float*)ay + (long)r0 * C, rn * C)));
+            Workers.Run(Threads, T, C, (r0, r1) => RmsNormKernel.Run(
+                new ReadOnlySpan<float>((float*)ax + (long)r0 * C, (r1 - r0) * C), C, new ReadOnlySpan<float>((float*)aw, C), eps,
+                new Span<float>((float*)ay + (long)r0 * C, (r1 - r0) * C)));
         }
     }
 
@@ -34,13 +34,13 @@ public sealed partial class CpuOps
         RefOps.Length(bias.Length, C, "layer_norm", "bias");
         RefOps.Length(y.Length, (long)T * C, "layer_norm", "y");
         if (T == 0 || C == 0) return;
-        if (!RowParallel.Worth(Parallel, x.Length)) { LayerNormKernel.Run(x, C, weight, bias, eps, y); return; }
+        if (!Workers.Worth(Threads, x.Length)) { LayerNormKernel.Run(x, C, weight, bias, eps, y); return; }
         fixed (float* px = x, pw = weight, pb = bias, py = y)
         {
             nint ax = (nint)px, aw = (nint)pw, ab = (nint)pb, ay = (nint)py;
-            RowParallel.For(Parallel, T, C, (r0, rn) => LayerNormKernel.Run(
-                new ReadOnlySpan<float>((float*)ax + (long)r0 * C, rn * C), C, new ReadOnlySpan<float>((float*)aw, C), new ReadOnlySpan<float>((float*)ab, C), eps,
-                new Span<float>((float*)ay + (long)r0 * C, rn * C)));
+            Workers.Run(Threads, T, C, (r0, r1) => LayerNormKernel.Run(
+                new ReadOnlySpan<float>((float*)ax + (long)r0 * C, (r1 - r0) * C), C, new ReadOnlySpan<float>((float*)aw, C), new ReadOnlySpan<float>((float*)ab, C), eps,
+                new Span<float>((float*)ay + (long)r0 * C, (r1 - r0) * C)));
         }
     }
 
@@ -48,11 +48,11 @@ public sealed partial class CpuOps
     public unsafe void Gelu(ReadOnlySpan<float> x, Span<float> y)
     {
         RefOps.Length(y.Length, x.Length, "gelu", "y");
-        if (!RowParallel.Worth(Parallel, x.Length)) { GeluKernel.Run(x, y); return; }
+        if (!Workers.Worth(Threads, x.Length)) { GeluKernel.Run(x, y); return; }
         fixed (float* px = x, py = y)
         {
             nint ax = (nint)px, ay = (nint)py;
-            RowParallel.ForRange(Parallel, x.Length, (s, n) => GeluKernel.Run(new ReadOnlySpan<float>((float*)ax + s, n), new Span<float>((float*)ay + s, n)));
+            Workers.RunElements(Threads, x.Length, (s, e) => GeluKernel.Run(new ReadOnlySpan<float>((float*)ax + s, e - s), new Span<float>((float*)ay + s, e - s)));
         }
     }
 
@@ -60,11 +60,11 @@ public sealed partial class CpuOps
     public unsafe void QuickGelu(ReadOnlySpan<float> x, Span<float> y)
     {
         RefOps.Length(y.Length, x.Length, "quick_gelu", "y");
-        if (!RowParallel.Worth(Parallel, x.Length)) { QuickGeluKernel.Run(x, y); return; }
+        if (!Workers.Worth(Threads, x.Length)) { QuickGeluKernel.Run(x, y); return; }
         fixed (float* px = x, py = y)
         {
             nint ax = (nint)px, ay = (nint)py;
-            RowParallel.ForRange(Parallel, x.Length, (s, n) => QuickGeluKernel.Run(new ReadOnlySpan<float>((float*)ax + s, n), new Span<float>((float*)ay + s, n)));
+            Workers.RunElements(Threads, x.Length, (s, e) => QuickGeluKernel.Run(new ReadOnlySpan<float>((float*)ax + s, e - s), new Span<float>((float*)ay + s, e - s)));
         }
     }
 
@@ -73,12 +73,12 @@ public sealed partial class CpuOps
     {
         RefOps.Length(b.Length, a.Length, "silu_gate", "b");
         RefOps.Length(y.Length, a.Length, "silu_gate", "y");
-        if (!RowParallel.Worth(Parallel, a.Length)) { SiluGateKernel.Run(a, b, y); return; }
+        if (!Workers.Worth(Threads, a.Length)) { SiluGateKernel.Run(a, b, y); return; }
         fixed (float* pa = a, pb = b, py = y)
         {
             nint aa = (nint)pa, ab = (nint)pb, ay = (nint)py;
-            RowParallel.ForRange(Parallel, a.Length, (s, n) => SiluGateKernel.Run(
-                new ReadOnlySpan<float>((float*)aa + s, n), new ReadOnlySpan<float>((float*)ab + s, n), new Span<float>((float*)ay + s, n)));
+            Workers.RunElements(Threads, a.Length, (s, e) => SiluGateKernel.Run(
+                new ReadOnlySpan<float>((float*)aa + s, e - s), new ReadOnlySpan<float>((float*)ab + s, e - s), new Span<float>((float*)ay + s, e - s)));
         }
     }
 
@@ -87,12 +87,12 @@ public sealed partial class CpuOps
     {
         RefOps.Length(b.Length, a.Length, "add", "b");
         RefOps.Length(y.Length, a.Length, "add", "y");
-        if (!RowParallel.Worth(Parallel, a.Length)) { AddKernel.Run(a, b, y); return; }
+        if (!Workers.Worth(Threads, a.Length)) { AddKernel.Run(a, b, y); return; }
         fixed (float* pa = a, pb = b, py = y)
         {
             nint aa = (nint)pa, ab = (nint)pb, ay = (nint)py;
-            RowParallel.ForRange(Parallel, a.Length, (s, n) => AddKernel.Run(
-                new ReadOnlySpan<float>((float*)aa + s, n), new ReadOnlySpan<float>((float*)ab + s, n), new Span<float>((float*)ay + s, n)));
+            Workers.RunElements(Threads, a.Length, (s, e) => AddKernel.Run(
+                new ReadOnlySpan<float>((float*)aa + s, e - s), new ReadOnlySpan<float>((float*)ab + s, e - s), new Span<float>((float*)ay + s, e - s)));
         }
     }
 
@@ -102,12 +102,12 @@ public sealed partial class CpuOps
         RefOps.Length(x.Length, (long)T * K, "softmax", "x");
         RefOps.Length(y.Length, (long)T * K, "softmax", "y");
         if (T == 0 || K == 0) return;
-        if (!RowParallel.Worth(Parallel, x.Length)) { SoftmaxKernel.Run(x, K, y); return; }
+        if (!Workers.Worth(Threads, x.Length)) { SoftmaxKernel.Run(x, K, y); return; }
         fixed (float* px = x, py = y)
         {
             nint ax = (nint)px, ay = (nint)py;
-            RowParallel.For(Parallel, T, K, (r0, rn) => SoftmaxKernel.Run(
-                new ReadOnlySpan<float>((float*)ax + (long)r0 * K, rn * K), K, new Span<float>((float*)ay + (long)r0 * K, rn * K)));
+            Workers.Run(Threads, T, K, (r0, r1) => SoftmaxKernel.Run(
+                new ReadOnlySpan<float>((float*)ax + (long)r0 * K, (r1 - r0) * K), K, new Span<float>((float*)ay + (long)r0 * K, (r1 - r0) * K)));
         }
     }
 
@@ -120,21 +120,21 @@ public sealed partial class CpuOps
         RefOps.Length(sin.Length, (long)T * D, "rope", "sin");
         RefOps.Length(y.Length, (long)HX * T * D, "rope", "y");
         if (HX == 0 || T == 0) return;
-        if (!RowParallel.Worth(Parallel, x.Length)) { RopeRows(x, T, D, cos, sin, y, 0, HX * T); return; }
+        if (!Workers.Worth(Threads, x.Length)) { RopeRows(x, T, D, cos, sin, y, 0, HX * T); return; }
         fixed (float* px = x, pc = cos, ps = sin, py = y)
         {
             nint ax = (nint)px, ac = (nint)pc, aS = (nint)ps, ay = (nint)py;
             int total = x.Length;
-            RowParallel.For(Parallel, HX * T, D, (r0, rn) => RopeRows(
+            Workers.Run(Threads, HX * T, D, (r0, r1) => RopeRows(
                 new ReadOnlySpan<float>((float*)ax, total), T, D, new ReadOnlySpan<float>((float*)ac, T * D), new ReadOnlySpan<float>((float*)aS, T * D),
-                new Span<float>((float*)ay, total), r0, rn));
+                new Span<float>((float*)ay, total), r0, r1));
         }
     }
 
-    /// <summary>Rows [r0, r0 + count) of x viewed as [HX * T, D]; row r is token r % T, so each run stays inside one head.</summary>
-    private static void RopeRows(ReadOnlySpan<float> x, int T, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y, int r0, int count)
+    /// <summary>Rows [r0, r1) of x viewed as [HX * T, D]; row r is token r % T, so each run stays inside one head.</summary>
+    private static void RopeRows(ReadOnlySpan<float> x, int T, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y, int r0, int r1)
     {
-        int r = r0, end = r0 + count;
+        int r = r0, end = r1;
         while (r < end)
         {
             int t = r % T, n = Math.Min(end - r, T - t);

@@ -20,11 +20,10 @@ public sealed partial class CpuOps
     {
         if (threads < 0) throw new IxcException($"threads must be >= 0 (got {threads})");
         Threads = threads == 0 ? Environment.ProcessorCount : threads;
-        Parallel = new ParallelOptions { MaxDegreeOfParallelism = Threads };
     }
 
+    /// <summary>Worker threads of every split (<see cref="Workers"/>).</summary>
     public int Threads { get; }
-    internal ParallelOptions Parallel { get; }
 
     /// <summary>The weight widened to float32 (exact), for paths that have no native bf16/f16 kernel yet.</summary>
     internal static float[] Widen(NamedTensor t) => t.ToFloat32();

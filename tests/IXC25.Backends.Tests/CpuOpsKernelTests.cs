@@ -117,7 +117,7 @@ public class CpuOpsKernelTests
     public void BitIdenticalForAnyThreadCountAndAcrossRuns(string op)
     {
         var (inputs, shapes) = BigInputs(op);
-        Assert.True(RowParallel.Worth(new CpuOps(2).Parallel, inputs.Values.First().Length), "the input is too small to be split over threads");
+        Assert.True(Workers.Worth(new CpuOps(2).Threads, inputs.Values.First().Length), "the input is too small to be split over threads");
         var attrs = new Dictionary<string, string>();
         var first = Run(new CpuOps(1), op, n => inputs[n], n => shapes[n], attrs);
         foreach (int threads in new[] { 2, 3, 8, 1, 2 })

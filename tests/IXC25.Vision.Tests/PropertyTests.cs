@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using IXC25.Runtime.Spec;
 using IXC25.Vision.Imaging;
 using IXC25.Vision.Partition;
 using IXC25.Vision.Resampling;
@@ -58,7 +59,7 @@ public class PropertyTests
         var grid = Gen.Choose(1, 12).SelectMany(r => Gen.Choose(1, 12).Select(c => (r, c))).ToArbitrary();
         Prop.ForAll(grid, g =>
         {
-            var seq = TokenLayout.Enumerate(g.r, g.c).ToList();
+            var seq = ImageTokenLayout.Enumerate(HdPartition.PatchGrid, g.r, g.c).ToList();
             int crops = g.r * g.c;
             return seq.Count == HdPartition.TokenCount(g.r, g.c)
                 && seq.Count(t => t.Kind == ImageTokenKind.GlobalSeparator) == 1

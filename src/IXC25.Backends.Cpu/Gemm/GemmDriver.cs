@@ -276,33 +276,3 @@ internal static unsafe class GemmDriver
 
     internal static int RoundUp(int v, int m) => (v + m - 1) / m * m;
 }
-
-/// <summary>
-/// Runs a range of independent work items on worker threads (the calling thread included): the range is cut into
-/// contiguous chunks (about <c>ChunksPerThread</c> per thread) that the workers take in turn, so a worker whose core
-/// is busy with something else does not hold the others up. Which thread runs a chunk never changes what it
-/// computes: every work item writes only its own outputs with a fixed sequence of operations.
-/// </summary>
-internal static class Workers
-{
-    private const int ChunksPerThread = 8;
-
-    /// <summary>Runs body(start, end) over chunks covering [0, count).</summary>
-    public static void Run(int threads, int count, Action<int, int> body)
-    {
-        int nt = Math.Min(threads, count);
-        if (nt <= 1)
-        {
-            if (count > 0) body(0, count);
-            return;
-        }
-        int chunks = Math.Min(count, nt * ChunksPerThread);
-        var next = new StrongBox<int>(-1);
-        Parallel.For(0, nt, new ParallelOptions { MaxDegreeOfParallelism = nt }, _ =>
-        {
-            int c;
-            while ((c = Interlocked.Increment(ref next.Value)) < chunks)
-                body((int)((long)count * c / chunks), (int)((long)count * (c + 1) / chunks));
-        });
-    }
-}

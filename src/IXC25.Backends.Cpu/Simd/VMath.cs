@@ -29,6 +29,9 @@ namespace IXC25.Backends.Cpu.Simd;
 /// </list>
 /// Polynomials are evaluated by Horner's rule with fused multiply-adds (one rounding by definition, so the
 /// result does not depend on whether the hardware has FMA). NaN propagates through every function.
+/// <para>Each vector algorithm is written once, generic over the width (<see cref="IFloatVector{TV}"/>, one small
+/// adapter per width in VMath.Widths.cs); the public Vector128/256/512 overloads, which the generated kernels call
+/// by name, instantiate it. The scalar tier keeps its own form (branches, MathF.Exp).</para>
 /// </summary>
 public static class VMath
 {
@@ -155,406 +158,164 @@ public static class VMath
         return MathF.CopySign(1f - 2f / (e + 1f), x);
     }
 
-    // ------------------------------------------------------------------ Vector128<float>
+    // ------------------------------------------------------------------ Vector128/256/512<float>: the entry points
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Exp(Vector128<float> x) => Exp<Vector128<float>, W128>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Exp(Vector256<float> x) => Exp<Vector256<float>, W256>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Exp(Vector512<float> x) => Exp<Vector512<float>, W512>(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sigmoid(Vector128<float> x) => Sigmoid<Vector128<float>, W128>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sigmoid(Vector256<float> x) => Sigmoid<Vector256<float>, W256>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sigmoid(Vector512<float> x) => Sigmoid<Vector512<float>, W512>(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Erf(Vector128<float> x) => Erf<Vector128<float>, W128>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Erf(Vector256<float> x) => Erf<Vector256<float>, W256>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Erf(Vector512<float> x) => Erf<Vector512<float>, W512>(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Erfc(Vector128<float> x) => Erfc<Vector128<float>, W128>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Erfc(Vector256<float> x) => Erfc<Vector256<float>, W256>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Erfc(Vector512<float> x) => Erfc<Vector512<float>, W512>(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Tanh(Vector128<float> x) => Tanh<Vector128<float>, W128>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Tanh(Vector256<float> x) => Tanh<Vector256<float>, W256>(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Tanh(Vector512<float> x) => Tanh<Vector512<float>, W512>(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Rsqrt(Vector128<float> x) => Vector128<float>.One / Vector128.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Rsqrt(Vector256<float> x) => Vector256<float>.One / Vector256.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Rsqrt(Vector512<float> x) => Vector512<float>.One / Vector512.Sqrt(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Sqrt(Vector128<float> x) => Vector128.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Sqrt(Vector256<float> x) => Vector256.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Sqrt(Vector512<float> x) => Vector512.Sqrt(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Abs(Vector128<float> x) => Vector128.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Abs(Vector256<float> x) => Vector256.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Abs(Vector512<float> x) => Vector512.Abs(x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
+
+    // ------------------------------------------------------------------ the vector algorithms, once for every width
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Exp(Vector128<float> x)
+    private static TV Exp<TV, W>(TV x) where TV : struct where W : IFloatVector<TV>
     {
-        var xc = Vector128.Min(Vector128.Max(x, Vector128.Create(ExpMin)), Vector128.Create(ExpMax));
-        var n = Vector128.Round(xc * Vector128.Create(ExpLog2E));
-        var r = Vector128.FusedMultiplyAdd(-n, Vector128.Create(ExpLn2Hi), xc);
-        r = Vector128.FusedMultiplyAdd(-n, Vector128.Create(ExpLn2Lo), r);
-        var p = Vector128.FusedMultiplyAdd(Vector128.Create(ExpC6), r, Vector128.Create(ExpC5));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC4));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC3));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC2));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC1));
-        p = Vector128.FusedMultiplyAdd(p, r, Vector128.Create(ExpC0));
-        // 2^n = 2^n1 2^n2 with n1 = floor(n / 2): both factors are normal floats for n in [-150, 128]
-        var ni = Vector128.ConvertToInt32(n);
-        var n1 = Vector128.ShiftRightArithmetic(ni, 1);
-        var bias = Vector128.Create(127);
-        var s1 = Vector128.ShiftLeft(n1 + bias, 23).AsSingle();
-        var s2 = Vector128.ShiftLeft(ni - n1 + bias, 23).AsSingle();
-        return Vector128.ConditionalSelect(Vector128.Equals(x, x), p * s1 * s2, x);
+        var xc = W.Min(W.Max(x, ExpMin), ExpMax);
+        var n = W.Round(W.Mul(xc, W.Create(ExpLog2E)));
+        var r = W.Fma(W.Neg(n), W.Create(ExpLn2Hi), xc);
+        r = W.Fma(W.Neg(n), W.Create(ExpLn2Lo), r);
+        var p = W.Fma(W.Create(ExpC6), r, W.Create(ExpC5));
+        p = W.Fma(p, r, W.Create(ExpC4));
+        p = W.Fma(p, r, W.Create(ExpC3));
+        p = W.Fma(p, r, W.Create(ExpC2));
+        p = W.Fma(p, r, W.Create(ExpC1));
+        p = W.Fma(p, r, W.Create(ExpC0));
+        var y = W.ScaleByPow2(p, n);
+        return W.Select(W.Equal(x, x), y, x); // branch values before the mask: AVX-512 keeps it in a mask register
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sqrt(Vector128<float> x) => Vector128.Sqrt(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Rsqrt(Vector128<float> x) => Vector128<float>.One / Vector128.Sqrt(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Abs(Vector128<float> x) => Vector128.Abs(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Min(Vector128<float> a, Vector128<float> b) => Vector128.Min(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sigmoid(Vector128<float> x)
+    private static TV Sigmoid<TV, W>(TV x) where TV : struct where W : IFloatVector<TV>
     {
-        var e = Exp(-Vector128.Abs(x));
-        var d = Vector128<float>.One + e;
-        return Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, Vector128<float>.Zero), Vector128<float>.One / d, e / d);
+        var e = Exp<TV, W>(W.Neg(W.Abs(x)));
+        var d = W.Add(W.Create(1f), e);
+        var pos = W.Div(W.Create(1f), d);
+        var neg = W.Div(e, d);
+        return W.Select(W.GreaterThanOrEqual(x, W.Create(0f)), pos, neg);
+    }
+
+    /// <summary>x + x P(x^2): erf for |x| &lt; ErfSplit.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV ErfSmall<TV, W>(TV x) where TV : struct where W : IFloatVector<TV>
+    {
+        var s = W.Mul(x, x);
+        var p = W.Fma(W.Create(ErfP6), s, W.Create(ErfP5));
+        p = W.Fma(p, s, W.Create(ErfP4));
+        p = W.Fma(p, s, W.Create(ErfP3));
+        p = W.Fma(p, s, W.Create(ErfP2));
+        p = W.Fma(p, s, W.Create(ErfP1));
+        p = W.Fma(p, s, W.Create(ErfP0));
+        return W.Fma(p, x, x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Erf(Vector128<float> x)
+    private static TV Erf<TV, W>(TV x) where TV : struct where W : IFloatVector<TV>
     {
-        var t = Vector128.Abs(x);
-        var s = x * x;
-        var p = Vector128.FusedMultiplyAdd(Vector128.Create(ErfP6), s, Vector128.Create(ErfP5));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP4));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP3));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP2));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP1));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP0));
-        var small = Vector128.FusedMultiplyAdd(p, x, x);
-        var u = Vector128.Min(t, Vector128.Create(ErfClamp));
-        var q = Vector128.FusedMultiplyAdd(Vector128.Create(ErfQ8), u, Vector128.Create(ErfQ7));
-        q = Vector128.FusedMultiplyAdd(q, u, Vector128.Create(ErfQ6));
-        q = Vector128.FusedMultiplyAdd(q, u, Vector128.Create(ErfQ5));
-        q = Vector128.FusedMultiplyAdd(q, u, Vector128.Create(ErfQ4));
-        q = Vector128.FusedMultiplyAdd(q, u, Vector128.Create(ErfQ3));
-        q = Vector128.FusedMultiplyAdd(q, u, Vector128.Create(ErfQ2));
-        q = Vector128.FusedMultiplyAdd(q, u, Vector128.Create(ErfQ1));
-        q = Vector128.FusedMultiplyAdd(q, u, Vector128.Create(ErfQ0));
-        var large = Vector128.CopySign(Vector128<float>.One - Exp(q), x);
-        var r = Vector128.ConditionalSelect(Vector128.LessThan(t, Vector128.Create(ErfSplit)), small, large);
-        return Vector128.ConditionalSelect(Vector128.Equals(x, x), r, x);
+        var t = W.Abs(x);
+        var small = ErfSmall<TV, W>(x);
+        var u = W.Min(t, ErfClamp);
+        var q = W.Fma(W.Create(ErfQ8), u, W.Create(ErfQ7));
+        q = W.Fma(q, u, W.Create(ErfQ6));
+        q = W.Fma(q, u, W.Create(ErfQ5));
+        q = W.Fma(q, u, W.Create(ErfQ4));
+        q = W.Fma(q, u, W.Create(ErfQ3));
+        q = W.Fma(q, u, W.Create(ErfQ2));
+        q = W.Fma(q, u, W.Create(ErfQ1));
+        q = W.Fma(q, u, W.Create(ErfQ0));
+        var large = W.CopySign(W.Sub(W.Create(1f), Exp<TV, W>(q)), x);
+        var r = W.Select(W.LessThan(t, W.Create(ErfSplit)), small, large);
+        return W.Select(W.Equal(x, x), r, x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Erfc(Vector128<float> x)
+    private static TV Erfc<TV, W>(TV x) where TV : struct where W : IFloatVector<TV>
     {
-        var t = Vector128.Abs(x);
-        var s = x * x;
-        var p = Vector128.FusedMultiplyAdd(Vector128.Create(ErfP6), s, Vector128.Create(ErfP5));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP4));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP3));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP2));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP1));
-        p = Vector128.FusedMultiplyAdd(p, s, Vector128.Create(ErfP0));
-        var small = Vector128<float>.One - Vector128.FusedMultiplyAdd(p, x, x);
-        var u = Vector128.Min(t, Vector128.Create(ErfcClamp));
-        var hi = u * u;
-        var lo = Vector128.FusedMultiplyAdd(u, u, -hi);
-        var v = u - Vector128.Create(ErfcCenter);
-        var h = Vector128.FusedMultiplyAdd(Vector128.Create(ErfcH11), v, Vector128.Create(ErfcH10));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH9));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH8));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH7));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH6));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH5));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH4));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH3));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH2));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH1));
-        h = Vector128.FusedMultiplyAdd(h, v, Vector128.Create(ErfcH0));
-        var r = Vector128<float>.One / u;
-        var w = r * r;
-        var g = Vector128.FusedMultiplyAdd(Vector128.Create(ErfcG7), w, Vector128.Create(ErfcG6));
-        g = Vector128.FusedMultiplyAdd(g, w, Vector128.Create(ErfcG5));
-        g = Vector128.FusedMultiplyAdd(g, w, Vector128.Create(ErfcG4));
-        g = Vector128.FusedMultiplyAdd(g, w, Vector128.Create(ErfcG3));
-        g = Vector128.FusedMultiplyAdd(g, w, Vector128.Create(ErfcG2));
-        g = Vector128.FusedMultiplyAdd(g, w, Vector128.Create(ErfcG1));
-        g = Vector128.FusedMultiplyAdd(g, w, Vector128.Create(ErfcG0));
-        g /= u;
-        var e = Exp(-hi) * Vector128.ConditionalSelect(Vector128.LessThan(u, Vector128.Create(ErfcSplit2)), h, g);
-        e = Vector128.FusedMultiplyAdd(-lo, e, e);
-        var large = Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128<float>.Zero), e, Vector128.Create(2f) - e);
-        var result = Vector128.ConditionalSelect(Vector128.LessThan(t, Vector128.Create(ErfcSplit1)), small, large);
-        return Vector128.ConditionalSelect(Vector128.Equals(x, x), result, x);
+        var t = W.Abs(x);
+        var small = W.Sub(W.Create(1f), ErfSmall<TV, W>(x));
+        var u = W.Min(t, ErfcClamp);
+        var hi = W.Mul(u, u);
+        var lo = W.Fma(u, u, W.Neg(hi));
+        var v = W.Sub(u, W.Create(ErfcCenter));
+        var h = W.Fma(W.Create(ErfcH11), v, W.Create(ErfcH10));
+        h = W.Fma(h, v, W.Create(ErfcH9));
+        h = W.Fma(h, v, W.Create(ErfcH8));
+        h = W.Fma(h, v, W.Create(ErfcH7));
+        h = W.Fma(h, v, W.Create(ErfcH6));
+        h = W.Fma(h, v, W.Create(ErfcH5));
+        h = W.Fma(h, v, W.Create(ErfcH4));
+        h = W.Fma(h, v, W.Create(ErfcH3));
+        h = W.Fma(h, v, W.Create(ErfcH2));
+        h = W.Fma(h, v, W.Create(ErfcH1));
+        h = W.Fma(h, v, W.Create(ErfcH0));
+        var r = W.Div(W.Create(1f), u);
+        var w = W.Mul(r, r);
+        var g = W.Fma(W.Create(ErfcG7), w, W.Create(ErfcG6));
+        g = W.Fma(g, w, W.Create(ErfcG5));
+        g = W.Fma(g, w, W.Create(ErfcG4));
+        g = W.Fma(g, w, W.Create(ErfcG3));
+        g = W.Fma(g, w, W.Create(ErfcG2));
+        g = W.Fma(g, w, W.Create(ErfcG1));
+        g = W.Fma(g, w, W.Create(ErfcG0));
+        g = W.Div(g, u);
+        var eh = Exp<TV, W>(W.Neg(hi));
+        var e = W.Mul(eh, W.Select(W.LessThan(u, W.Create(ErfcSplit2)), h, g));
+        e = W.Fma(W.Neg(lo), e, e);
+        var reflected = W.Sub(W.Create(2f), e);
+        var large = W.Select(W.GreaterThan(x, W.Create(0f)), e, reflected);
+        var result = W.Select(W.LessThan(t, W.Create(ErfcSplit1)), small, large);
+        return W.Select(W.Equal(x, x), result, x);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Tanh(Vector128<float> x)
+    private static TV Tanh<TV, W>(TV x) where TV : struct where W : IFloatVector<TV>
     {
-        var t = Vector128.Abs(x);
-        var s = x * x;
-        var r = Vector128.FusedMultiplyAdd(Vector128.Create(TanhR6), s, Vector128.Create(TanhR5));
-        r = Vector128.FusedMultiplyAdd(r, s, Vector128.Create(TanhR4));
-        r = Vector128.FusedMultiplyAdd(r, s, Vector128.Create(TanhR3));
-        r = Vector128.FusedMultiplyAdd(r, s, Vector128.Create(TanhR2));
-        r = Vector128.FusedMultiplyAdd(r, s, Vector128.Create(TanhR1));
-        r = Vector128.FusedMultiplyAdd(r, s, Vector128.Create(TanhR0));
-        var small = Vector128.FusedMultiplyAdd(r * s, x, x);
-        var e = Exp(t + t);
-        var large = Vector128.CopySign(Vector128<float>.One - Vector128.Create(2f) / (e + Vector128<float>.One), x);
-        return Vector128.ConditionalSelect(Vector128.LessThan(t, Vector128.Create(TanhSplit)), small, large);
-    }
-
-    // ------------------------------------------------------------------ Vector256<float>
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Exp(Vector256<float> x)
-    {
-        var xc = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpMin)), Vector256.Create(ExpMax));
-        var n = Vector256.Round(xc * Vector256.Create(ExpLog2E));
-        var r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(ExpLn2Hi), xc);
-        r = Vector256.FusedMultiplyAdd(-n, Vector256.Create(ExpLn2Lo), r);
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(ExpC6), r, Vector256.Create(ExpC5));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpC4));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpC3));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpC2));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpC1));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(ExpC0));
-        // 2^n = 2^n1 2^n2 with n1 = floor(n / 2): both factors are normal floats for n in [-150, 128]
-        var ni = Vector256.ConvertToInt32(n);
-        var n1 = Vector256.ShiftRightArithmetic(ni, 1);
-        var bias = Vector256.Create(127);
-        var s1 = Vector256.ShiftLeft(n1 + bias, 23).AsSingle();
-        var s2 = Vector256.ShiftLeft(ni - n1 + bias, 23).AsSingle();
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), p * s1 * s2, x);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sqrt(Vector256<float> x) => Vector256.Sqrt(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Rsqrt(Vector256<float> x) => Vector256<float>.One / Vector256.Sqrt(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Abs(Vector256<float> x) => Vector256.Abs(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Min(Vector256<float> a, Vector256<float> b) => Vector256.Min(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sigmoid(Vector256<float> x)
-    {
-        var e = Exp(-Vector256.Abs(x));
-        var d = Vector256<float>.One + e;
-        return Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, Vector256<float>.Zero), Vector256<float>.One / d, e / d);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Erf(Vector256<float> x)
-    {
-        var t = Vector256.Abs(x);
-        var s = x * x;
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(ErfP6), s, Vector256.Create(ErfP5));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP4));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP3));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP2));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP1));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP0));
-        var small = Vector256.FusedMultiplyAdd(p, x, x);
-        var u = Vector256.Min(t, Vector256.Create(ErfClamp));
-        var q = Vector256.FusedMultiplyAdd(Vector256.Create(ErfQ8), u, Vector256.Create(ErfQ7));
-        q = Vector256.FusedMultiplyAdd(q, u, Vector256.Create(ErfQ6));
-        q = Vector256.FusedMultiplyAdd(q, u, Vector256.Create(ErfQ5));
-        q = Vector256.FusedMultiplyAdd(q, u, Vector256.Create(ErfQ4));
-        q = Vector256.FusedMultiplyAdd(q, u, Vector256.Create(ErfQ3));
-        q = Vector256.FusedMultiplyAdd(q, u, Vector256.Create(ErfQ2));
-        q = Vector256.FusedMultiplyAdd(q, u, Vector256.Create(ErfQ1));
-        q = Vector256.FusedMultiplyAdd(q, u, Vector256.Create(ErfQ0));
-        var large = Vector256.CopySign(Vector256<float>.One - Exp(q), x);
-        var r = Vector256.ConditionalSelect(Vector256.LessThan(t, Vector256.Create(ErfSplit)), small, large);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), r, x);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Erfc(Vector256<float> x)
-    {
-        var t = Vector256.Abs(x);
-        var s = x * x;
-        var p = Vector256.FusedMultiplyAdd(Vector256.Create(ErfP6), s, Vector256.Create(ErfP5));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP4));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP3));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP2));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP1));
-        p = Vector256.FusedMultiplyAdd(p, s, Vector256.Create(ErfP0));
-        var small = Vector256<float>.One - Vector256.FusedMultiplyAdd(p, x, x);
-        var u = Vector256.Min(t, Vector256.Create(ErfcClamp));
-        var hi = u * u;
-        var lo = Vector256.FusedMultiplyAdd(u, u, -hi);
-        var v = u - Vector256.Create(ErfcCenter);
-        var h = Vector256.FusedMultiplyAdd(Vector256.Create(ErfcH11), v, Vector256.Create(ErfcH10));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH9));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH8));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH7));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH6));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH5));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH4));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH3));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH2));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH1));
-        h = Vector256.FusedMultiplyAdd(h, v, Vector256.Create(ErfcH0));
-        var r = Vector256<float>.One / u;
-        var w = r * r;
-        var g = Vector256.FusedMultiplyAdd(Vector256.Create(ErfcG7), w, Vector256.Create(ErfcG6));
-        g = Vector256.FusedMultiplyAdd(g, w, Vector256.Create(ErfcG5));
-        g = Vector256.FusedMultiplyAdd(g, w, Vector256.Create(ErfcG4));
-        g = Vector256.FusedMultiplyAdd(g, w, Vector256.Create(ErfcG3));
-        g = Vector256.FusedMultiplyAdd(g, w, Vector256.Create(ErfcG2));
-        g = Vector256.FusedMultiplyAdd(g, w, Vector256.Create(ErfcG1));
-        g = Vector256.FusedMultiplyAdd(g, w, Vector256.Create(ErfcG0));
-        g /= u;
-        var e = Exp(-hi) * Vector256.ConditionalSelect(Vector256.LessThan(u, Vector256.Create(ErfcSplit2)), h, g);
-        e = Vector256.FusedMultiplyAdd(-lo, e, e);
-        var large = Vector256.ConditionalSelect(Vector256.GreaterThan(x, Vector256<float>.Zero), e, Vector256.Create(2f) - e);
-        var result = Vector256.ConditionalSelect(Vector256.LessThan(t, Vector256.Create(ErfcSplit1)), small, large);
-        return Vector256.ConditionalSelect(Vector256.Equals(x, x), result, x);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Tanh(Vector256<float> x)
-    {
-        var t = Vector256.Abs(x);
-        var s = x * x;
-        var r = Vector256.FusedMultiplyAdd(Vector256.Create(TanhR6), s, Vector256.Create(TanhR5));
-        r = Vector256.FusedMultiplyAdd(r, s, Vector256.Create(TanhR4));
-        r = Vector256.FusedMultiplyAdd(r, s, Vector256.Create(TanhR3));
-        r = Vector256.FusedMultiplyAdd(r, s, Vector256.Create(TanhR2));
-        r = Vector256.FusedMultiplyAdd(r, s, Vector256.Create(TanhR1));
-        r = Vector256.FusedMultiplyAdd(r, s, Vector256.Create(TanhR0));
-        var small = Vector256.FusedMultiplyAdd(r * s, x, x);
-        var e = Exp(t + t);
-        var large = Vector256.CopySign(Vector256<float>.One - Vector256.Create(2f) / (e + Vector256<float>.One), x);
-        return Vector256.ConditionalSelect(Vector256.LessThan(t, Vector256.Create(TanhSplit)), small, large);
-    }
-
-    // ------------------------------------------------------------------ Vector512<float>
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Exp(Vector512<float> x)
-    {
-        var xc = Vector512.Min(Vector512.Max(x, Vector512.Create(ExpMin)), Vector512.Create(ExpMax));
-        var n = Vector512.Round(xc * Vector512.Create(ExpLog2E));
-        var r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(ExpLn2Hi), xc);
-        r = Vector512.FusedMultiplyAdd(-n, Vector512.Create(ExpLn2Lo), r);
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(ExpC6), r, Vector512.Create(ExpC5));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpC4));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpC3));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpC2));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpC1));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(ExpC0));
-        // 2^n = 2^n1 2^n2 with n1 = floor(n / 2): both factors are normal floats for n in [-150, 128]
-        var ni = Vector512.ConvertToInt32(n);
-        var n1 = Vector512.ShiftRightArithmetic(ni, 1);
-        var bias = Vector512.Create(127);
-        var s1 = Vector512.ShiftLeft(n1 + bias, 23).AsSingle();
-        var s2 = Vector512.ShiftLeft(ni - n1 + bias, 23).AsSingle();
-        return Vector512.ConditionalSelect(Vector512.Equals(x, x), p * s1 * s2, x);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sqrt(Vector512<float> x) => Vector512.Sqrt(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Rsqrt(Vector512<float> x) => Vector512<float>.One / Vector512.Sqrt(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Abs(Vector512<float> x) => Vector512.Abs(x);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Min(Vector512<float> a, Vector512<float> b) => Vector512.Min(a, b);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sigmoid(Vector512<float> x)
-    {
-        var e = Exp(-Vector512.Abs(x));
-        var d = Vector512<float>.One + e;
-        return Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, Vector512<float>.Zero), Vector512<float>.One / d, e / d);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Erf(Vector512<float> x)
-    {
-        var t = Vector512.Abs(x);
-        var s = x * x;
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(ErfP6), s, Vector512.Create(ErfP5));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP4));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP3));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP2));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP1));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP0));
-        var small = Vector512.FusedMultiplyAdd(p, x, x);
-        var u = Vector512.Min(t, Vector512.Create(ErfClamp));
-        var q = Vector512.FusedMultiplyAdd(Vector512.Create(ErfQ8), u, Vector512.Create(ErfQ7));
-        q = Vector512.FusedMultiplyAdd(q, u, Vector512.Create(ErfQ6));
-        q = Vector512.FusedMultiplyAdd(q, u, Vector512.Create(ErfQ5));
-        q = Vector512.FusedMultiplyAdd(q, u, Vector512.Create(ErfQ4));
-        q = Vector512.FusedMultiplyAdd(q, u, Vector512.Create(ErfQ3));
-        q = Vector512.FusedMultiplyAdd(q, u, Vector512.Create(ErfQ2));
-        q = Vector512.FusedMultiplyAdd(q, u, Vector512.Create(ErfQ1));
-        q = Vector512.FusedMultiplyAdd(q, u, Vector512.Create(ErfQ0));
-        var large = Vector512.CopySign(Vector512<float>.One - Exp(q), x);
-        var r = Vector512.ConditionalSelect(Vector512.LessThan(t, Vector512.Create(ErfSplit)), small, large);
-        return Vector512.ConditionalSelect(Vector512.Equals(x, x), r, x);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Erfc(Vector512<float> x)
-    {
-        var t = Vector512.Abs(x);
-        var s = x * x;
-        var p = Vector512.FusedMultiplyAdd(Vector512.Create(ErfP6), s, Vector512.Create(ErfP5));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP4));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP3));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP2));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP1));
-        p = Vector512.FusedMultiplyAdd(p, s, Vector512.Create(ErfP0));
-        var small = Vector512<float>.One - Vector512.FusedMultiplyAdd(p, x, x);
-        var u = Vector512.Min(t, Vector512.Create(ErfcClamp));
-        var hi = u * u;
-        var lo = Vector512.FusedMultiplyAdd(u, u, -hi);
-        var v = u - Vector512.Create(ErfcCenter);
-        var h = Vector512.FusedMultiplyAdd(Vector512.Create(ErfcH11), v, Vector512.Create(ErfcH10));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH9));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH8));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH7));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH6));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH5));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH4));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH3));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH2));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH1));
-        h = Vector512.FusedMultiplyAdd(h, v, Vector512.Create(ErfcH0));
-        var r = Vector512<float>.One / u;
-        var w = r * r;
-        var g = Vector512.FusedMultiplyAdd(Vector512.Create(ErfcG7), w, Vector512.Create(ErfcG6));
-        g = Vector512.FusedMultiplyAdd(g, w, Vector512.Create(ErfcG5));
-        g = Vector512.FusedMultiplyAdd(g, w, Vector512.Create(ErfcG4));
-        g = Vector512.FusedMultiplyAdd(g, w, Vector512.Create(ErfcG3));
-        g = Vector512.FusedMultiplyAdd(g, w, Vector512.Create(ErfcG2));
-        g = Vector512.FusedMultiplyAdd(g, w, Vector512.Create(ErfcG1));
-        g = Vector512.FusedMultiplyAdd(g, w, Vector512.Create(ErfcG0));
-        g /= u;
-        var e = Exp(-hi) * Vector512.ConditionalSelect(Vector512.LessThan(u, Vector512.Create(ErfcSplit2)), h, g);
-        e = Vector512.FusedMultiplyAdd(-lo, e, e);
-        var large = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512<float>.Zero), e, Vector512.Create(2f) - e);
-        var result = Vector512.ConditionalSelect(Vector512.LessThan(t, Vector512.Create(ErfcSplit1)), small, large);
-        return Vector512.ConditionalSelect(Vector512.Equals(x, x), result, x);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Tanh(Vector512<float> x)
-    {
-        var t = Vector512.Abs(x);
-        var s = x * x;
-        var r = Vector512.FusedMultiplyAdd(Vector512.Create(TanhR6), s, Vector512.Create(TanhR5));
-        r = Vector512.FusedMultiplyAdd(r, s, Vector512.Create(TanhR4));
-        r = Vector512.FusedMultiplyAdd(r, s, Vector512.Create(TanhR3));
-        r = Vector512.FusedMultiplyAdd(r, s, Vector512.Create(TanhR2));
-        r = Vector512.FusedMultiplyAdd(r, s, Vector512.Create(TanhR1));
-        r = Vector512.FusedMultiplyAdd(r, s, Vector512.Create(TanhR0));
-        var small = Vector512.FusedMultiplyAdd(r * s, x, x);
-        var e = Exp(t + t);
-        var large = Vector512.CopySign(Vector512<float>.One - Vector512.Create(2f) / (e + Vector512<float>.One), x);
-        return Vector512.ConditionalSelect(Vector512.LessThan(t, Vector512.Create(TanhSplit)), small, large);
+        var t = W.Abs(x);
+        var s = W.Mul(x, x);
+        var r = W.Fma(W.Create(TanhR6), s, W.Create(TanhR5));
+        r = W.Fma(r, s, W.Create(TanhR4));
+        r = W.Fma(r, s, W.Create(TanhR3));
+        r = W.Fma(r, s, W.Create(TanhR2));
+        r = W.Fma(r, s, W.Create(TanhR1));
+        r = W.Fma(r, s, W.Create(TanhR0));
+        var small = W.Fma(W.Mul(r, s), x, x);
+        var e = Exp<TV, W>(W.Add(t, t));
+        var large = W.CopySign(W.Sub(W.Create(1f), W.Div(W.Create(2f), W.Add(e, W.Create(1f)))), x);
+        return W.Select(W.LessThan(t, W.Create(TanhSplit)), small, large);
     }
 
     // ------------------------------------------------------------------ horizontal reductions (fixed order)

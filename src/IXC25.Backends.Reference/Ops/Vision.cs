@@ -1,3 +1,5 @@
+using IXC25.Runtime.Spec;
+
 namespace IXC25.Backends.Reference;
 
 public static partial class RefOps
@@ -52,53 +54,37 @@ public static partial class RefOps
         for (int n = 0; n < N; n++) x.Slice((n * T + 1) * C, (T - 1) * C).CopyTo(y.Slice(n * (T - 1) * C));
     }
 
-    /// <summary>Tokens of one image after <see cref="MergeGn"/>: (rows*cols + 1) * G2^2 + 1 + (rows + 1) * G2 with G2 = G / 2.</summary>
-    public static int MergedTokens(int G, int rows, int cols)
-    {
-        int g2 = G / 2;
-        return checked((rows * cols + 1) * g2 * g2 + 1 + (rows + 1) * g2);
-    }
-
     /// <summary>
     /// CLIPVisionTower.forward's layout (build_mlp.py). features [N, G*G, CV] with N = 1 + rows*cols
     /// (global view first, then crops row-major; CLS already dropped), sub_gn [4 CV], glb_gn [4 CV],
-    /// y [TI, 4 CV] with TI = <see cref="MergedTokens"/>. A merged token of cell (i, j) concatenates patches
-    /// (2i, 2j), (2i, 2j+1), (2i+1, 2j), (2i+1, 2j+1). Layout: the global view's G/2 rows, each followed by
-    /// sub_gn; glb_gn; then the crops tiled into (rows G/2) x (cols G/2), each row followed by sub_gn.
+    /// y [TI, 4 CV] with TI = <see cref="ImageTokenLayout.Count"/>(G, rows, cols). The tokens follow
+    /// <see cref="ImageTokenLayout.Enumerate"/>: the global view's G/2 rows of cells, each followed by sub_gn; glb_gn;
+    /// then the crops tiled into (rows G/2) x (cols G/2) cells, each row followed by sub_gn. A cell concatenates its
+    /// 2x2 patches (2i, 2j), (2i, 2j+1), (2i+1, 2j), (2i+1, 2j+1).
     /// </summary>
     public static void MergeGn(ReadOnlySpan<float> features, int N, int G, int CV, ReadOnlySpan<float> subGn, ReadOnlySpan<float> glbGn,
         int rows, int cols, Span<float> y)
     {
         Require(G % 2 == 0, "merge_gn", $"patch grid {G} must be even");
         Require(rows >= 1 && cols >= 1 && N == 1 + rows * cols, "merge_gn", $"{N} images is not 1 + rows*cols for a {rows}x{cols} grid");
-        int P = G * G, C4 = 4 * CV, g2 = G / 2;
+        int P = G * G, C4 = 4 * CV;
         Length(features.Length, (long)N * P * CV, "merge_gn", "features");
         Length(subGn.Length, C4, "merge_gn", "sub_gn");
         Length(glbGn.Length, C4, "merge_gn", "glb_gn");
-        Length(y.Length, (long)MergedTokens(G, rows, cols) * C4, "merge_gn", "y");
+        Length(y.Length, (long)ImageTokenLayout.Count(G, rows, cols) * C4, "merge_gn", "y");
         int pos = 0;
-        for (int i = 0; i < g2; i++)
+        foreach (var token in ImageTokenLayout.Enumerate(G, rows, cols))
         {
-            for (int j = 0; j < g2; j++) Cell(features, P, G, CV, 0, i, j, y.Slice(pos++ * C4, C4));
-            subGn.CopyTo(y.Slice(pos++ * C4, C4));
-        }
-        glbGn.CopyTo(y.Slice(pos++ * C4, C4));
-        for (int r = 0; r < rows; r++)
-            for (int i = 0; i < g2; i++)
+            var dst = y.Slice(pos++ * C4, C4);
+            switch (token.Kind)
             {
-                for (int c = 0; c < cols; c++)
-                    for (int j = 0; j < g2; j++) Cell(features, P, G, CV, 1 + r * cols + c, i, j, y.Slice(pos++ * C4, C4));
-                subGn.CopyTo(y.Slice(pos++ * C4, C4));
+                case ImageTokenKind.SubSeparator: subGn.CopyTo(dst); break;
+                case ImageTokenKind.GlobalSeparator: glbGn.CopyTo(dst); break;
+                default:
+                    var f = features.Slice(token.View * P * CV, P * CV);
+                    for (int k = 0; k < 4; k++) f.Slice(token.Patch(G, k) * CV, CV).CopyTo(dst.Slice(k * CV, CV));
+                    break;
             }
-    }
-
-    /// <summary>Writes the merged token of cell (i, j) of image <paramref name="img"/> into dst [4 CV].</summary>
-    private static void Cell(ReadOnlySpan<float> features, int P, int G, int CV, int img, int i, int j, Span<float> dst)
-    {
-        var f = features.Slice(img * P * CV, P * CV);
-        f.Slice(((2 * i) * G + 2 * j) * CV, CV).CopyTo(dst);
-        f.Slice(((2 * i) * G + 2 * j + 1) * CV, CV).CopyTo(dst.Slice(CV));
-        f.Slice(((2 * i + 1) * G + 2 * j) * CV, CV).CopyTo(dst.Slice(2 * CV));
-        f.Slice(((2 * i + 1) * G + 2 * j + 1) * CV, CV).CopyTo(dst.Slice(3 * CV));
+        }
     }
 }

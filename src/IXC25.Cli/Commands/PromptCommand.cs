@@ -3,8 +3,9 @@ using System.Text.Json;
 using IXC25.Runtime;
 using IXC25.Tokenizer;
 using IXC25.Tokenizer.Prompt;
+using IXC25.Vision.Imaging;
 using IXC25.Vision.Partition;
-using SkiaSharp;
+using IXC25.Vision.Video;
 
 namespace IXC25.Cli.Commands;
 
@@ -23,9 +24,6 @@ internal static class PromptCommand
 {
     /// <summary>Upstream's <c>image_extensions</c>.</summary>
     private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp"];
-
-    /// <summary>Upstream's <c>video_extensions</c>.</summary>
-    private static readonly string[] VideoExtensions = [".mp4", ".avi", ".mkv", ".mov", ".wmv"];
 
     public static Command Create()
     {
@@ -68,23 +66,15 @@ internal static class PromptCommand
     internal static PromptImage ImageFor(string path)
     {
         string ext = Path.GetExtension(path).ToLowerInvariant();
-        if (VideoExtensions.Contains(ext)) throw new IxcException($"{path}: videos are not supported by 'prompt' yet (only images: {string.Join(", ", ImageExtensions)})");
+        if (VideoFrames.Extensions.Contains(ext)) throw new IxcException($"{path}: videos are not supported by 'prompt' yet (only images: {string.Join(", ", ImageExtensions)})");
         if (!ImageExtensions.Contains(ext)) throw new IxcException($"{path}: unknown image format '{ext}' (upstream accepts {string.Join(", ", ImageExtensions)})");
         if (!File.Exists(path)) throw new IxcException($"{path}: image not found");
-        var (width, height) = ImageSize(path);
+        var (width, height) = ImageDecoder.ReadSize(path);
         return new PromptImage(path, hd =>
         {
             var plan = HdPartition.Plan(width, height, hd);
             return new ImageTokens(plan.ImageTokens, plan.GridRows, plan.GridCols);
         });
-    }
-
-    /// <summary>Width and height as stored in the file (like PIL's <c>Image.size</c>: no EXIF rotation).</summary>
-    private static (int Width, int Height) ImageSize(string path)
-    {
-        using var codec = SKCodec.Create(path, out var result);
-        if (codec is null) throw new IxcException($"{path}: cannot read the image ({result})");
-        return (codec.Info.Width, codec.Info.Height);
     }
 
     /// <summary>[[question, answer], ...].</summary>

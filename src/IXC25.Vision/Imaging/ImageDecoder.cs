@@ -81,7 +81,7 @@ public static class ImageDecoder
         try
         {
             using var codec = SKCodec.Create(path, out var r)
-                ?? throw new IxcException($"{path}: not a recognised image (decoder says {r})");
+                ?? throw new IxcException($"{path}: cannot read the image: not a recognised image (expected PNG, JPEG, WebP, BMP or GIF; decoder says {r})");
             return (codec.Info.Width, codec.Info.Height);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

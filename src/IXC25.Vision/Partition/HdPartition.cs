@@ -1,4 +1,5 @@
 using IXC25.Runtime;
+using IXC25.Runtime.Spec;
 
 namespace IXC25.Vision.Partition;
 
@@ -16,7 +17,7 @@ namespace IXC25.Vision.Partition;
 /// <param name="GridCols">w = W / 560.</param>
 public sealed record HdPlan(bool Transposed, int ResizedWidth, int ResizedHeight, int PaddedWidth, int PaddedHeight, int GridRows, int GridCols)
 {
-    /// <summary>Token count of the image in the LLM sequence: (h*w + 1) * 400 + 1 + (h + 1) * 20.</summary>
+    /// <summary>Token count of the image in the LLM sequence: (h*w + 1) * 400 + 1 + (h + 1) * 20 (<see cref="HdPartition.TokenCount"/>).</summary>
     public int ImageTokens => HdPartition.TokenCount(GridRows, GridCols);
 }
 
@@ -24,6 +25,12 @@ public static class HdPartition
 {
     /// <summary>Side of one crop and of the global view, in pixels.</summary>
     public const int CropSize = 560;
+
+    /// <summary>Side of one ViT patch, in pixels.</summary>
+    public const int PatchSize = 14;
+
+    /// <summary>ViT patches per side of a crop or the global view (G = 560 / 14 = 40).</summary>
+    public const int PatchGrid = CropSize / PatchSize;
 
     /// <summary>hd_num used by chat for a single image.</summary>
     public const int DefaultHdNum = 24;
@@ -82,7 +89,8 @@ public static class HdPartition
             : new HdPlan(false, newLong, CropSize, padLong, CropSize, 1, padLong / CropSize);
     }
 
-    /// <summary>(h*w + 1) * 400 + 1 + (h + 1) * 20: global view 20 rows of 20 tokens + separator, one glb_GN,
-    /// then 20h rows of 20w tokens + separator.</summary>
-    public static int TokenCount(int gridRows, int gridCols) => checked((gridRows * gridCols + 1) * 400 + 1 + (gridRows + 1) * 20);
+    /// <summary>Tokens of an image cut into a gridRows x gridCols crop grid: <see cref="ImageTokenLayout.Count"/> for the
+    /// 40x40 patch grid, (h*w + 1) * 400 + 1 + (h + 1) * 20 (global view 20 rows of 20 tokens + separator, one glb_GN,
+    /// then 20h rows of 20w tokens + separator).</summary>
+    public static int TokenCount(int gridRows, int gridCols) => ImageTokenLayout.Count(PatchGrid, gridRows, gridCols);
 }
