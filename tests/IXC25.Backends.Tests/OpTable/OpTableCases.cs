@@ -17,6 +17,7 @@ namespace IXC25.Backends.Tests.OpTable;
 /// <item><c>port!</c>: NaN, +inf and -inf sprinkled over row 1 of the port (rows 0 and 2 stay clean);
 /// <c>port!-inf</c>: also row 2 partly and row 3 wholly -inf (masked attention rows).</item>
 /// </list>
+/// Attention lines include more keys than one key block (256) with more queries than the decode path takes (8).
 /// Sizes: 1, primes and non-multiples of every SIMD width (4, 8, 16 floats) next to multiples of them. A matmul
 /// output of one element is avoided: its NMSE is its squared relative error, which cancellation near zero can
 /// push past the class's bar (the matmul class is calibrated on tensors of unit-scale outputs).
@@ -38,9 +39,9 @@ public static class OpTableCases
         ["rope"] = ["HX=1,3 T=1,5,33 D=2,8,34,128 x~2", "HX=2 T=3 D=34 x!"],
         ["split_qkv"] = ["T=1,5,33 H=1,4 HKV=1 D=2,6", "T=5 H=4,6 HKV=2 D=8"],
         ["sdpa"] = ["H=4 HKV=2 TQ=1,5,33 TK=33 D=8,16 scale=0.35 causal=true,false scale_q=false,true", "H=2 HKV=1 TQ=1 TK=70 D=32 scale=0.18"],
-        ["attention"] = ["H=4 HKV=2 D=8 T=1,5,33 TP=13", "H=3 HKV=3 D=6 T=1,33 k_past=none v_past=none", "H=8 HKV=1 D=32 T=9 TP=70"],
-        ["attention_cached"] = ["H=4 HKV=2 D=8 T=1,5,33 TC=0,13", "H=3 HKV=3 D=6 T=7 TC=2", "H=8 HKV=1 D=32 T=1 TC=300"],
-        ["mha"] = ["N=1,2 T=1,5,33 C=16,48 heads=1,2,4 scale=0.25", "N=1 T=40 C=60 heads=3 scale=0.1"],
+        ["attention"] = ["H=4 HKV=2 D=8 T=1,5,33 TP=13", "H=3 HKV=3 D=6 T=1,33 k_past=none v_past=none", "H=8 HKV=1 D=32 T=9 TP=70,600", "H=4 HKV=4 D=16 T=300 TP=0"],
+        ["attention_cached"] = ["H=4 HKV=2 D=8 T=1,5,33 TC=0,13", "H=3 HKV=3 D=6 T=7 TC=2", "H=8 HKV=1 D=32 T=1 TC=300", "H=4 HKV=2 D=16 T=40 TC=260"],
+        ["mha"] = ["N=1,2 T=1,5,33 C=16,48 heads=1,2,4 scale=0.25", "N=1 T=40 C=60 heads=3 scale=0.1", "N=1 T=300 C=128 heads=2 scale=0.125"],
         ["clip_embed"] = ["N=1,2 PZ=5,14 S=2*PZ,3*PZ CV=1,33 patch=PZ dtype=f32,bf16,f16"],
         ["merge_gn"] = ["RW=1,2 CL=1,3 G=2,4 N=1+RW*CL CV=1,5 dtype=f32,bf16,f16"],
         ["drop_first"] = ["N=1,3 T=1,2,33 C=1,7,32"],
