@@ -27,10 +27,17 @@ public static class OpTableCases
     public static readonly IReadOnlyDictionary<string, string[]> Lines = new Dictionary<string, string[]>
     {
         ["embedding"] = ["T=1,5,33 V=1,7 C=1,17,64 table=f32,bf16,f16 ids=i64,i32 ids~V"],
-        ["linear"] = ["T=1,5,33 IN=1,7,32,129 OUT=13,48 dtype=f32,bf16,f16 bias=f32,none", "T=33 IN=7,129 OUT=1 dtype=f32,bf16", "T=40 IN=300 OUT=67 dtype=bf16"],
+        ["linear"] = ["T=1,5,33 IN=1,7,32,129 OUT=13,48 dtype=f32,bf16,f16 bias=f32,bf16,none", "T=33 IN=7,129 OUT=1 dtype=f32,bf16",
+            // the GEMM driver's paths: two row blocks, three K blocks and a ragged column panel; K blocks with a short tail;
+            // the dot path with a K tail of 8 and at its largest row count; the smallest blocked row count with one output
+            // column; K shorter than a vector; the model's longest K (w2) on the blocked and the dot path
+            "T=600 IN=530 OUT=77 dtype=f32,bf16,f16 bias=none,f32", "T=40 IN=777 OUT=45 dtype=f32,bf16,f16 bias=none,bf16",
+            "T=3 IN=1000 OUT=37 dtype=f32,bf16,f16 bias=none,f16", "T=6 IN=257 OUT=70 dtype=f32,bf16,f16 bias=none,f32",
+            "T=7 IN=64 OUT=1 dtype=f32,bf16,f16 bias=none,f32", "T=1 IN=2 OUT=300 dtype=f32,bf16,f16 bias=none,f32",
+            "T=20,2 IN=14336 OUT=40 dtype=f32,bf16,f16 bias=none,bf16"],
         ["plora_linear"] = ["T=1,7,33 IN=31,64 OUT=33 R=8 dtype=f32,bf16,f16 im_mask~0,0.5,1", "T=13 IN=33 OUT=100 R=256 im_mask~0.5 scale=0.5"],
-        ["rms_norm"] = ["T=1,5,33 C=1,7,32,129 weight=f32,bf16,f16", "T=3 C=4099 eps=1e-5", "T=3 C=1,40 x!"],
-        ["layer_norm"] = ["T=1,5,33 C=1,7,32,129 dtype=f32,bf16,f16", "T=3 C=4099 eps=1e-6", "T=3 C=1,40 x!"],
+        ["rms_norm"] = ["T=1,5,33 C=1,7,32,129", "T=5 C=129 weight=bf16,f16", "T=3 C=4099 eps=1e-5", "T=3 C=1,40 x!"],
+        ["layer_norm"] = ["T=1,5,33 C=1,7,32,129", "T=5 C=129 dtype=bf16,f16", "T=3 C=4099 eps=1e-6", "T=3 C=1,40 x!"],
         ["gelu"] = ["T=1,5,33 C=1,7,32,129 x~3", "T=3 C=40 x!"],
         ["quick_gelu"] = ["T=1,5,33 C=1,7,32,129 x~4", "T=3 C=40 x!"],
         ["silu_gate"] = ["T=1,5,33 F=1,7,32,129 a~4 b~2", "T=3 F=40 a! b!"],

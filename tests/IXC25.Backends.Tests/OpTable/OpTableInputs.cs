@@ -28,16 +28,23 @@ public static class OpTableInputs
         lock (Cache)
         {
             if (Cache.TryGetValue(opName, out var c)) return c;
-            var op = OpCatalog.Find(opName) ?? throw new InvalidOperationException($"the op table names '{opName}', which spec/ops.json does not define");
             if (!OpTableCases.Lines.TryGetValue(opName, out var line))
                 throw new InvalidOperationException($"op '{opName}' has no line of cases in tests/IXC25.Backends.Tests/OpTable/OpTableCases.cs");
             var list = new List<OpTableCase>();
-            foreach (var text in line)
-                foreach (var assignment in Expand(text.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
-                    list.Add(Build(op, assignment, list.Count));
+            foreach (var text in line) list.AddRange(Parse(opName, text, list.Count));
             Cache[opName] = list;
             return list;
         }
+    }
+
+    /// <summary>The cases of one string in the syntax of <see cref="OpTableCases"/> (also for cases outside the table).</summary>
+    public static IReadOnlyList<OpTableCase> Parse(string opName, string text, int firstIndex = 0)
+    {
+        var op = OpCatalog.Find(opName) ?? throw new InvalidOperationException($"'{opName}' is not an op of spec/ops.json");
+        var list = new List<OpTableCase>();
+        foreach (var assignment in Expand(text.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+            list.Add(Build(op, assignment, firstIndex + list.Count));
+        return list;
     }
 
     /// <summary>The cross product of the tokens: each KEY=a,b,c or PORT~a,b token multiplies.</summary>
