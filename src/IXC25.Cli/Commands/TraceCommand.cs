@@ -73,26 +73,31 @@ internal static class TraceCommand
     /// </summary>
     private static void CheckRoomForLogits(Ixc25Model model, int positions, string outPath)
     {
-        long numel = (long)positions * model.Dims.V, bytes = numel * sizeof(float);
-        var ci = CultureInfo.InvariantCulture;
-        string what = string.Create(ci, $"--all-logits over {positions:N0} positions makes llm.logits f32 [{positions}, {model.Dims.V}], {G(bytes)}");
         var probe = model.Ops.Alloc(Runtime.Tensors.DType.F32, 0);
         bool host = probe is Graph.HostAct;
         model.Ops.Release(probe);
-        if (host)
-        {
-            if (numel > Array.MaxLength)
-                throw new IxcException(string.Create(ci, $"{what}: {numel:N0} elements, more than one host array holds ({Array.MaxLength:N0}); use fewer positions or --taps without llm.logits"));
-            long need = MemoryCheck.Estimate(model, positions).Total + bytes, have = MemoryCheck.TotalMemory();
-            if (need > have)
-                throw new IxcException(string.Create(ci, $"{what}: with the model that needs about {G(need)} of memory, this machine has {G(have)}"));
-        }
         string dir = Path.GetDirectoryName(outPath)!;
-        long free;
+        long? free;
         try { free = new DriveInfo(dir).AvailableFreeSpace; }
-        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return; } // unknown: let the writer report a full disk
-        if (2 * bytes > free)
-            throw new IxcException(string.Create(ci, $"{what}: writing it needs about {G(2 * bytes)} of disk (data, then the file), {dir} has {G(free)} free"));
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { free = null; } // unknown: the writer reports a full disk
+        long need = host ? MemoryCheck.Estimate(model, positions).Total : 0;
+        if (LogitsRefusal(positions, model.Dims.V, host, need, MemoryCheck.TotalMemory(), free, dir) is { } refusal)
+            throw new IxcException(refusal);
+    }
+
+    /// <summary>The one-line refusal of <see cref="CheckRoomForLogits"/>, or null when the logits fit.</summary>
+    internal static string? LogitsRefusal(int positions, long vocab, bool host, long modelBytes, long memory, long? freeDisk, string dir)
+    {
+        long numel = positions * vocab, bytes = numel * sizeof(float);
+        var ci = CultureInfo.InvariantCulture;
+        string what = string.Create(ci, $"--all-logits over {positions:N0} positions makes llm.logits f32 [{positions}, {vocab}], {G(bytes)}");
+        if (host && numel > Array.MaxLength)
+            return string.Create(ci, $"{what}: {numel:N0} elements, more than one host array holds ({Array.MaxLength:N0}); use fewer positions or --taps without llm.logits");
+        if (host && modelBytes + bytes > memory)
+            return string.Create(ci, $"{what}: with the model that needs about {G(modelBytes + bytes)} of memory, this machine has {G(memory)}");
+        if (freeDisk is { } free && 2 * bytes > free)
+            return string.Create(ci, $"{what}: writing it needs up to {G(2 * bytes)} of disk, {dir} has {G(free)} free");
+        return null;
     }
 
     private static string G(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.00} GiB");

@@ -72,12 +72,12 @@ public sealed class CompareAccumulator(ToleranceInfo tol)
                 if (!same && !nonFinite) { nonFinite = true; firstBad = at + i; }
                 continue;
             }
-            double d = Math.Abs((double)a - r);
+            double d = Math.Abs((double)a - r), ar = Math.Abs((double)r);
             if (d > maxAbs) maxAbs = d;
-            if (r != 0) maxRel = Math.Max(maxRel, d / Math.Abs((double)r));
+            if (r != 0) { double rel = d / ar; if (rel > maxRel) maxRel = rel; } // never NaN: d finite, ar > 0
             err2 += d * d;
-            ref2 += (double)r * r;
-            if (firstBad < 0 && d > atol + rtol * Math.Abs((double)r)) firstBad = at + i;
+            ref2 += ar * ar;
+            if (firstBad < 0 && d > atol + rtol * ar) firstBad = at + i;
         }
         _maxAbs = maxAbs; _maxRel = maxRel; _err2 = err2; _ref2 = ref2;
         _firstBad = firstBad; _nonFinite = nonFinite;

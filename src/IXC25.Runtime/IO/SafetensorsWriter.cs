@@ -7,9 +7,13 @@ namespace IXC25.Runtime.IO;
 
 /// <summary>
 /// Writes a .safetensors file. Tensors are appended one at a time (their data goes to a temporary file
-/// beside the destination, so large traces need not stay in memory); <see cref="Commit"/> writes the
-/// header and data to another temporary file and renames it over the destination. Until then the
-/// destination is untouched: a failure never leaves a half-written file where a good one was.
+/// beside the destination, so large traces need not stay in memory, after <see cref="HeaderReserve"/> bytes
+/// kept free for the header). <see cref="Commit"/> renames a file over the destination: for a large file
+/// (<see cref="InPlaceMinBytes"/> of data or more) whose header fits the reserve, the data file itself,
+/// the header written into the reserve and padded with spaces (the format allows trailing whitespace in
+/// the header), so gigabytes of taps are written once, not twice; otherwise a compact copy (header, then
+/// the data). Until then the destination is untouched: a failure never leaves a half-written file where a
+/// good one was.
 /// Tensor order in the file is the order of <see cref="Add(string, DType, long[], ReadOnlySpan{byte})"/>.
 /// </summary>
 public sealed class SafetensorsWriter : IDisposable
@@ -26,10 +30,26 @@ public sealed class SafetensorsWriter : IDisposable
     {
         _dest = CheckDestination(path);
         _dataTmp = _dest + $".{Environment.ProcessId}.{Guid.NewGuid():N}.data.tmp";
-        try { _data = new FileStream(_dataTmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20); }
+        try
+        {
+            _data = new FileStream(_dataTmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+            _data.Position = HeaderReserve;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        { throw new IxcException($"{path}: cannot write: {e.Message}", e); }
+        {
+            TryDelete(_dataTmp);
+            throw new IxcException($"{path}: cannot write: {e.Message}", e);
+        }
     }
+
+    /// <summary>Bytes kept free before the data for the length prefix and the header (64 KiB).</summary>
+    public const int HeaderReserve = 1 << 16;
+
+    /// <summary>Data size from which <see cref="Commit"/> renames the data file into place instead of copying it (default 16 MiB).</summary>
+    public long InPlaceMinBytes { get; init; } = 1 << 24;
+
+    /// <summary>Whether the last <see cref="Commit"/> renamed the data file into place (else it copied it).</summary>
+    public bool CommittedInPlace { get; private set; }
 
     /// <summary>
     /// Fails early, with the message the writer would give, when <paramref name="path"/> cannot be a destination
@@ -61,7 +81,7 @@ public sealed class SafetensorsWriter : IDisposable
             Undo(name, begin);
             throw new IxcException($"{_dest}: cannot write tensor '{name}' ({expected:N0} bytes): {e.Message}", e);
         }
-        _entries.Add((name, dtype, (long[])shape.Clone(), begin, _data.Position));
+        _entries.Add((name, dtype, (long[])shape.Clone(), begin - HeaderReserve, _data.Position - HeaderReserve));
     }
 
     /// <summary>Appends a tensor of any size (above 2 GiB too), read from its buffer in pieces.</summary>
@@ -114,7 +134,7 @@ public sealed class SafetensorsWriter : IDisposable
             Undo(name, begin);
             throw;
         }
-        _entries.Add((name, dtype, (long[])shape.Clone(), begin, _data.Position));
+        _entries.Add((name, dtype, (long[])shape.Clone(), begin - HeaderReserve, _data.Position - HeaderReserve));
     }
 
     /// <summary>Removes a tensor that failed part-way; if that fails too, closes the writer.</summary>
@@ -148,16 +168,33 @@ public sealed class SafetensorsWriter : IDisposable
         CheckUsable();
         byte[] header = BuildHeader(metadata);
         string finalTmp = _dest + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        long dataBytes = _data.Length - HeaderReserve;
+        Span<byte> len = stackalloc byte[8];
         try
         {
+            if (dataBytes >= InPlaceMinBytes && 8 + header.Length <= HeaderReserve)
+            {
+                // header padded with spaces to fill the reserve exactly: the data stays where it is
+                var padded = new byte[HeaderReserve - 8];
+                padded.AsSpan().Fill((byte)' ');
+                header.CopyTo(padded, 0);
+                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)padded.Length);
+                _data.Position = 0;
+                _data.Write(len);
+                _data.Write(padded);
+                _data.Flush(flushToDisk: false);
+                _data.Dispose();
+                File.Move(_dataTmp, _dest, overwrite: true);
+                CommittedInPlace = true;
+                return;
+            }
             using (var outFs = new FileStream(finalTmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                Span<byte> len = stackalloc byte[8];
                 BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
                 outFs.Write(len);
                 outFs.Write(header);
                 _data.Flush();
-                _data.Position = 0;
+                _data.Position = HeaderReserve;
                 _data.CopyTo(outFs, 1 << 20);
                 outFs.Flush(flushToDisk: false);
             }
