@@ -69,16 +69,17 @@ public sealed class BigTensorTests(ITestOutputHelper log) : IDisposable
             }, chunkBytes: 400));
             Assert.EndsWith("cannot write tensor 'a' (4,000 bytes): device went away", e.Message);
             Assert.False(File.Exists(p)); // nothing at the destination until Commit
-            // the name is free again and the file holds no bytes of the failed attempt
-            w.Add("a", DType.F32, [1000], (offset, chunk) => MemoryMarshal.AsBytes(a.AsSpan()).Slice((int)offset, chunk.Length).CopyTo(chunk), chunkBytes: 400);
+            // the name is free again and the file holds no bytes of the failed attempt (2,000 were written, the
+            // retry is shorter)
+            w.Add("a", DType.F32, [100], (offset, chunk) => MemoryMarshal.AsBytes(a.AsSpan()).Slice((int)offset, chunk.Length).CopyTo(chunk), chunkBytes: 400);
             w.Commit();
         }
         using (var f = new SafetensorsFile(p))
         {
             Assert.Equal(["first", "a"], f.Tensors.Select(t => t.Name));
-            Assert.Equal(a, f["a"].AsSpan<float>().ToArray());
+            Assert.Equal(a.Take(100), f["a"].AsSpan<float>().ToArray());
             long header = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(File.ReadAllBytes(p));
-            Assert.Equal(12 + 4000, new FileInfo(p).Length - 8 - header); // data: "first" and "a", nothing else
+            Assert.Equal(12 + 400, new FileInfo(p).Length - 8 - header); // data: "first" and "a", nothing else
         }
         // a writer abandoned after a failure leaves nothing behind: no file, no temporary
         string q = Path.Combine(_dir, "g.safetensors");
