@@ -168,7 +168,7 @@ public sealed class TraceCompareTests : IDisposable
     /// <summary>
     /// The check of issue 17 item 6 at full size: trace --all-logits of golden/media's largest image (dubai.png)
     /// at --hd-num 24 (10,198 positions, llm.logits 3.5 GiB, a 4.0 GB file), then compare of the file with
-    /// itself. 2-5 minutes and 4 GB of disk on a shared 2-core machine: runs only with IXC25_BIG_TESTS=1.
+    /// itself. 35 s on a quiet moment, minutes under load, and 4 GB of disk on a shared 2-core machine: runs only with IXC25_BIG_TESTS=1.
     /// </summary>
     [BigFact]
     public void AllLogitsOfA24CropImageAreWrittenAndCompared()
