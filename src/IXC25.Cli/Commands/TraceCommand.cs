@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using IXC25.Model;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
 using IXC25.Runtime.IO;
@@ -43,6 +44,8 @@ internal static class TraceCommand
             err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace: {prepared.Layout.TotalLength} positions, {prepared.Images.Count(i => i is not null)} image(s)"));
             var globs = r.GetValue(taps) is { Length: > 0 } g ? g : ["*"];
             using var recorder = new TapRecorder(r.GetValue(output)!.FullName, globs);
+            if (r.GetValue(allLogits) && recorder.Wants(Ixc25Taps.LlmLogits))
+                CheckRoomForLogits(model, prepared.Layout.TotalLength, r.GetValue(output)!.FullName);
             model.Prefill(prepared, model.NewCache(), r.GetValue(allLogits), recorder).Release();
             if (recorder.Names.Count == 0) throw new IxcException($"no tap matches {string.Join(" ", globs.Select(x => "'" + x + "'"))} (see docs/TAPS.md)");
             recorder.Commit(new Dictionary<string, string>
@@ -61,4 +64,41 @@ internal static class TraceCommand
         });
         return cmd;
     }
+
+    /// <summary>
+    /// With --all-logits the llm.logits tap is [T, V] f32 (3.5 GiB for one 24-crop image): refuses, before
+    /// the run and in one line naming the size, when it cannot be held (a host backend keeps it in one array
+    /// of at most <see cref="Array.MaxLength"/> elements, in this machine's memory beside the model) or
+    /// written (the writer needs it twice on disk: the data, then the file).
+    /// </summary>
+    private static void CheckRoomForLogits(Ixc25Model model, int positions, string outPath)
+    {
+        var probe = model.Ops.Alloc(Runtime.Tensors.DType.F32, 0);
+        bool host = probe is Graph.HostAct;
+        model.Ops.Release(probe);
+        string dir = Path.GetDirectoryName(outPath)!;
+        long? free;
+        try { free = new DriveInfo(dir).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { free = null; } // unknown: the writer reports a full disk
+        long need = host ? MemoryCheck.Estimate(model, positions).Total : 0;
+        if (LogitsRefusal(positions, model.Dims.V, host, need, MemoryCheck.TotalMemory(), free, dir) is { } refusal)
+            throw new IxcException(refusal);
+    }
+
+    /// <summary>The one-line refusal of <see cref="CheckRoomForLogits"/>, or null when the logits fit.</summary>
+    internal static string? LogitsRefusal(int positions, long vocab, bool host, long modelBytes, long memory, long? freeDisk, string dir)
+    {
+        long numel = positions * vocab, bytes = numel * sizeof(float);
+        var ci = CultureInfo.InvariantCulture;
+        string what = string.Create(ci, $"--all-logits over {positions:N0} positions makes llm.logits f32 [{positions}, {vocab}], {G(bytes)}");
+        if (host && numel > Array.MaxLength)
+            return string.Create(ci, $"{what}: {numel:N0} elements, more than one host array holds ({Array.MaxLength:N0}); use fewer positions or --taps without llm.logits");
+        if (host && modelBytes + bytes > memory)
+            return string.Create(ci, $"{what}: with the model that needs about {G(modelBytes + bytes)} of memory, this machine has {G(memory)}");
+        if (freeDisk is { } free && 2 * bytes > free)
+            return string.Create(ci, $"{what}: writing it needs up to {G(2 * bytes)} of disk, {dir} has {G(free)} free");
+        return null;
+    }
+
+    private static string G(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):0.00} GiB");
 }

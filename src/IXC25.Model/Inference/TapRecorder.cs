@@ -48,18 +48,14 @@ public sealed class TapRecorder : ITapSink, IDisposable
     }
 
     /// <summary>Bytes read from a tensor at a time when it is recorded.</summary>
-    public int ChunkBytes { get; init; } = 1 << 24;
+    public int ChunkBytes { get; init; } = SafetensorsWriter.DefaultChunkBytes;
 
     public void Record(NamedTensor tensor)
     {
-        if (Wants(tensor.Name)) Add(tensor.Name, tensor.DType, tensor.Shape, tensor.Data.Bytes);
-    }
-
-    private void Add(string name, DType dtype, long[] shape, ReadOnlySpan<byte> bytes)
-    {
-        if (_names.Contains(name)) throw new InvalidOperationException($"tap '{name}' recorded twice");
-        _writer.Add(name, dtype, shape, bytes);
-        _names.Add(name);
+        if (!Wants(tensor.Name)) return;
+        if (_names.Contains(tensor.Name)) throw new InvalidOperationException($"tap '{tensor.Name}' recorded twice");
+        _writer.Add(tensor); // in pieces when large
+        _names.Add(tensor.Name);
     }
 
     public void Commit(IReadOnlyDictionary<string, string> metadata) => _writer.Commit(metadata);

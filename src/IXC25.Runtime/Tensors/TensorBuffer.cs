@@ -10,8 +10,29 @@ public abstract class TensorBuffer
 {
     public abstract long ByteLength { get; }
 
-    /// <summary>The bytes as a span (a single tensor is always below 2 GiB in this model).</summary>
+    /// <summary>
+    /// The bytes as one span. A span holds at most <see cref="int.MaxValue"/> bytes: a larger buffer (a
+    /// mapped tensor above 2 GiB, e.g. the logits of a long trace) throws an <see cref="IxcException"/>
+    /// naming its size; read such a buffer with <see cref="Slice"/>.
+    /// </summary>
     public abstract ReadOnlySpan<byte> Bytes { get; }
+
+    /// <summary><paramref name="length"/> bytes from <paramref name="offset"/> (any buffer size).</summary>
+    public virtual ReadOnlySpan<byte> Slice(long offset, int length)
+    {
+        CheckRange(offset, length);
+        return Bytes.Slice((int)offset, length);
+    }
+
+    protected void CheckRange(long offset, int length)
+    {
+        if (offset < 0 || length < 0 || offset > ByteLength - length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"bytes [{offset}, {offset + length}) are outside a buffer of {ByteLength}");
+    }
+
+    /// <summary>The one-line refusal for a buffer too large for one span.</summary>
+    public static string TooLargeForSpan(string what, long byteLength) =>
+        FormattableString.Invariant($"{what} is {byteLength:N0} bytes ({byteLength / (double)(1L << 30):0.00} GiB), more than one span holds ({int.MaxValue:N0} bytes); it can only be read in pieces");
 
     public static TensorBuffer FromArray<T>(T[] data) where T : unmanaged => new ArrayBuffer<T>(data);
 
@@ -29,7 +50,7 @@ public sealed unsafe class PointerBuffer : TensorBuffer
 
     public PointerBuffer(byte* pointer, long byteLength, object? owner)
     {
-        if (byteLength > int.MaxValue) throw new IxcException($"a single tensor of {byteLength} bytes is larger than 2 GiB; not supported");
+        ArgumentOutOfRangeException.ThrowIfNegative(byteLength);
         Pointer = pointer;
         _owner = owner;
         ByteLength = byteLength;
@@ -41,9 +62,22 @@ public sealed unsafe class PointerBuffer : TensorBuffer
     {
         get
         {
-            if (_owner is IMappedOwner { IsDisposed: true }) throw new ObjectDisposedException("the file behind this tensor was closed");
+            CheckOpen();
+            if (ByteLength > int.MaxValue) throw new IxcException(TooLargeForSpan("a tensor", ByteLength));
             return new ReadOnlySpan<byte>(Pointer, (int)ByteLength);
         }
+    }
+
+    public override ReadOnlySpan<byte> Slice(long offset, int length)
+    {
+        CheckOpen();
+        CheckRange(offset, length);
+        return new ReadOnlySpan<byte>(Pointer + offset, length);
+    }
+
+    private void CheckOpen()
+    {
+        if (_owner is IMappedOwner { IsDisposed: true }) throw new ObjectDisposedException("the file behind this tensor was closed");
     }
 }
 
