@@ -40,7 +40,7 @@ public sealed class GpuOps : IGpuKernels, IDisposable
 
     public GpuOps(GpuDevice device = GpuDevice.Auto)
     {
-        _context = Context.Create(b => b.CPU(CPUDeviceKind.Default).Cuda().EnableAlgorithms());
+        _context = Context.Create(b => b.CPU(SimulatorDevice).Cuda().EnableAlgorithms());
         try
         {
             var cuda = _context.GetCudaDevices();
@@ -57,6 +57,14 @@ public sealed class GpuOps : IGpuKernels, IDisposable
         while (group * 2 <= Math.Min(MaxGroupSize, _accelerator.MaxNumThreadsPerGroup)) group *= 2;
         GroupSize = group;
     }
+
+    /// <summary>
+    /// The simulated device of gpu-sim: one multiprocessor running groups of 4 threads (one warp of 4). ILGPU's
+    /// CPU accelerator runs every simulated thread as an OS thread that spins at group barriers, so a wide
+    /// default device (16 threads per group on every core) thrashes a small machine; 4 threads keep the
+    /// kernels' group reductions exercised (a 2-level tree) at a fraction of the cost.
+    /// </summary>
+    private static readonly CPUDevice SimulatorDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 1, numMultiprocessors: 1);
 
     /// <summary>True when ILGPU finds a CUDA device on this machine.</summary>
     public static bool CudaAvailable => CudaProbe.Value;
