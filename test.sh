@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, builds in Release, runs every test project, runs the
-# CPU kernel and image resampling suites again with AVX-512, AVX2 and all hardware intrinsics switched off, and prints a
+# CPU kernel and image resampling suites again with AVX-512, AVX2 and all hardware intrinsics switched off, runs the
+# full-size all-logits trace alone, and prints a
 # final line "N passed, N failed" (non-zero exit if anything failed or a test host crashed).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -33,6 +34,10 @@ for isa in DOTNET_EnableAVX512=0 DOTNET_EnableAVX2=0 DOTNET_EnableHWIntrinsic=0;
   run "isa-$name" "$isa" dotnet test tests/IXC25.Backends.Tests -c Release --no-build --filter "Category=Isa"
   run "isa-vision-$name" "$isa" dotnet test tests/IXC25.Vision.Tests -c Release --no-build --filter "FullyQualifiedName~Kernel|FullyQualifiedName~Property"
 done
+
+# issue 17's check at full size, alone (it needs ~4 GB of memory and disk for tens of seconds): trace --all-logits of
+# a 24-crop image (10,198 positions, 3.5 GiB of logits) written in pieces, then compared memory-mapped
+run big-trace IXC25_BIG_TESTS=1 dotnet test tests/IXC25.Cli.Tests -c Release --no-build --filter "FullyQualifiedName~AllLogitsOfA24CropImageAreWrittenAndCompared"
 
 passed=0; failed=0; skipped=0
 for f in "$results"/*.trx; do

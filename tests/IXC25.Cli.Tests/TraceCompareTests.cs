@@ -30,6 +30,25 @@ public sealed class TraceCompareTests : IDisposable
     }
 
     [Fact]
+    public void TracesOfTheFastAndTheReferenceBackendCompareWithinTheTolerances()
+    {
+        // the same prompt through --backend cpu (SIMD kernels, blocked GEMM/attention) and --backend reference
+        // (every op on its scalar reference): every tap, the logits of every position included
+        string cpu = Path.Combine(_dir, "cpu.safetensors"), reference = Path.Combine(_dir, "ref.safetensors");
+        foreach (var (backend, path) in new[] { ("cpu", cpu), ("reference", reference) })
+        {
+            var (code, _, err) = CliRunner.Run("trace", "--model", Tiny, "--image", RepoLayout.Path("golden", "media", "cars1.jpg"),
+                "--prompt", "What is in the picture?", "--all-logits", "--backend", backend, "--out", path);
+            Assert.True(code == 0, err);
+        }
+        var (c, output, err2) = CliRunner.Run("compare", cpu, reference);
+        Assert.True(c == 0, output + err2);
+        Assert.Contains(" compared, 0 failed", output);
+        using var f = new SafetensorsFile(reference);
+        Assert.Equal(f.Tensors.Count(), int.Parse(output.Split(" compared")[0].Split(' ', '\n')[^1]));
+    }
+
+    [Fact]
     public void BadDestinationsAndNamesFailBeforeAnyWork()
     {
         // a missing --out directory is reported before the model is loaded
