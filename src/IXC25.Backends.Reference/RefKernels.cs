@@ -66,7 +66,7 @@ public sealed class RefKernels : IRefKernels
         int T = d.T, H = d.H, HKV = d.HKV, D = d.D;
         if (cache is not RefKvLayer) throw new IxcException($"attention_cached: the KV cache belongs to another backend ({cache.GetType().Name})");
         if (cache.HKV != HKV || cache.D != D) throw new IxcException($"attention_cached: cache has {cache.HKV} heads of {cache.D}, the layer needs {HKV} of {D}");
-        if ((long)cache.Length + T > cache.MaxTokens) cache.Reserve(T); // throws naming the limit
+        cache.Reserve(T); // room for this pass before any work; beyond the cache's limit it throws naming it
         int TP = cache.Length;
         var kPast = new float[(long)HKV * TP * D];
         var vPast = new float[kPast.Length];

@@ -25,6 +25,4 @@ public static class HostMemory
             default: s.Longs.Slice(si, n).CopyTo(d.Longs.Slice(di, n)); break;
         }
     }
-
-    public static void Release(Act a) => a.Release();
 }
