@@ -109,7 +109,7 @@ internal static class OpsEmitter
         w.Line("public static readonly global::System.Collections.Generic.IReadOnlyList<global::IXC25.Runtime.Spec.ToleranceInfo> Classes =");
         w.Line("[");
         foreach (var t in tolerances.Where(t => t.Class is null))
-            w.Line($"    new({CodeWriter.Str(t.Name)}, {R(t.Atol)}, {R(t.Rtol)}, {R(t.Nmse)}, {CodeWriter.Str(t.Reason)}),");
+            w.Line($"    new({CodeWriter.Str(t.Name)}, {R(t.Atol)}, {R(t.Rtol)}, {R(t.Nmse)}, {CodeWriter.Str(t.Reason)}){(t.AtolPerPosition > 0 ? $" {{ AtolPerPosition = {R(t.AtolPerPosition)} }}" : "")},");
         w.Line("];");
         w.Line();
         w.Doc("Overrides refining a class for a weight dtype and/or backend.");

@@ -64,7 +64,7 @@ internal sealed record KernelSpec(
 // ---------------------------------------------------------------- tolerances.json
 
 /// <param name="Class">For an override: the class it refines (Name is the class for plain classes).</param>
-internal sealed record ToleranceSpec(string Name, double Atol, double Rtol, double Nmse, string Reason, string? Class = null, string? DType = null, string? Backend = null);
+internal sealed record ToleranceSpec(string Name, double Atol, double Rtol, double Nmse, string Reason, string? Class = null, string? DType = null, string? Backend = null, double AtolPerPosition = 0);
 
 // ---------------------------------------------------------------- model.json
 

@@ -81,9 +81,11 @@ internal static class SpecParser
             double atol = r.Number(c, "atol", ctx) ?? 0, rtol = r.Number(c, "rtol", ctx) ?? 0, nmse = r.Number(c, "nmse", ctx) ?? 0;
             foreach (var (k, v) in new[] { ("atol", atol), ("rtol", rtol), ("nmse", nmse) })
                 if (v < 0 || double.IsNaN(v)) r.Report("IXC0003", $"{ctx}: {k} must be >= 0", c[k]!);
+            double perPos = c["atol_per_position"] is null ? 0 : r.Number(c, "atol_per_position", ctx) ?? 0;
+            if (perPos < 0 || double.IsNaN(perPos)) r.Report("IXC0003", $"{ctx}: atol_per_position must be >= 0", c["atol_per_position"]!);
             string reason = r.String(c, "reason", ctx) ?? "";
             if (reason.Trim().Length == 0 && c["reason"] is { } rv) r.Report("IXC0003", $"{ctx}: every tolerance needs a written reason", rv);
-            list.Add(new ToleranceSpec(name, atol, rtol, nmse, reason));
+            list.Add(new ToleranceSpec(name, atol, rtol, nmse, reason, AtolPerPosition: perPos));
         }
         foreach (var o in r.Array(root, "overrides", TolerancesFile, required: false))
         {

@@ -59,7 +59,10 @@ public sealed class ToleranceSet
 
     private static ToleranceInfo Read(JsonElement e, string name) => new(name,
         Required(e, "atol", $"'{name}'").GetDouble(), Required(e, "rtol", $"'{name}'").GetDouble(), Required(e, "nmse", $"'{name}'").GetDouble(),
-        e.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "");
+        e.TryGetProperty("reason", out var r) ? r.GetString() ?? "" : "")
+    {
+        AtolPerPosition = e.TryGetProperty("atol_per_position", out var pp) ? pp.GetDouble() : 0,
+    };
 
     private static JsonElement Required(JsonElement e, string key, string where) =>
         e.ValueKind == JsonValueKind.Object && e.TryGetProperty(key, out var v) ? v

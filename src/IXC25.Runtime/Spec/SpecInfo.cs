@@ -30,4 +30,12 @@ public sealed record TapInfo(string Pattern, DType DType, string[] Shape, string
 }
 
 /// <summary>A tolerance class of spec/tolerances.json.</summary>
-public sealed record ToleranceInfo(string Name, double Atol, double Rtol, double Nmse, string Reason);
+public sealed record ToleranceInfo(string Name, double Atol, double Rtol, double Nmse, string Reason)
+{
+    /// <summary>Extra absolute slack per position for tables indexed by position (rope: the class's atol at
+    /// position p is <c>Atol + AtolPerPosition * p</c>); 0 for every other class.</summary>
+    public double AtolPerPosition { get; init; }
+
+    /// <summary>This class with the absolute tolerance of position <paramref name="position"/>.</summary>
+    public ToleranceInfo AtPosition(long position) => AtolPerPosition == 0 ? this : this with { Atol = Atol + AtolPerPosition * position, AtolPerPosition = 0 };
+}

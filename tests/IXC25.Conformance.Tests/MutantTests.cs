@@ -1,0 +1,61 @@
+using IXC25.Conformance.Engine;
+using IXC25.Conformance.Kit;
+using IXC25.Conformance.Surfaces;
+using IXC25.Conformance.Tests.Mutants;
+using Xunit.Abstractions;
+
+namespace IXC25.Conformance.Tests;
+
+/// <summary>Shared reference engine of the kit tests (backends made once).</summary>
+public sealed class ReferenceFixture : IDisposable
+{
+    public EnginePort Reference { get; } = new("reference", threads: 2);
+    public void Dispose() => Reference.Dispose();
+}
+
+/// <summary>
+/// Each mutant port (one realistic porting bug) is caught on its surface with the default case count and
+/// seed, shrunk to a case no larger than the surface's bound, and passes every other surface.
+/// </summary>
+public sealed class MutantTests(ReferenceFixture fixture, ITestOutputHelper output) : IClassFixture<ReferenceFixture>
+{
+    /// <summary>The largest size (ISurface.Size) a shrunk counterexample may have, per surface.</summary>
+    public static readonly IReadOnlyDictionary<string, long> ShrinkBound = new Dictionary<string, long>
+    {
+        ["tokenize"] = 4, // one character (2 per character, +1 with BOS)
+    };
+
+    public static IEnumerable<object[]> Mutants() => MutantCatalog.All.Select((_, i) => new object[] { i });
+
+    [Theory]
+    [MemberData(nameof(Mutants))]
+    public void Mutant_is_caught_on_its_surface_and_shrunk(int index)
+    {
+        using var mutant = MutantCatalog.All[index]();
+        var surface = SurfaceCatalog.Get(mutant.Surface);
+        string outDir = Path.Combine(Path.GetTempPath(), $"ixc25-mutant-{mutant.Name}-{Environment.ProcessId}");
+        var runner = new ConformanceRunner(mutant, fixture.Reference, SurfaceCatalog.All);
+        var report = runner.Run(new ConformanceOptions { Surfaces = [surface.Name], OutDir = outDir, MaxShrinks = 1 });
+        output.WriteLine(report.ToText());
+        var r = report.Surfaces.Single();
+        Assert.True(r.Failed > 0, $"mutant {mutant.Name} was not caught on {surface.Name}");
+        var f = r.Failures[0];
+        Assert.True(f.ShrunkSize <= ShrinkBound[surface.Name], $"mutant {mutant.Name}: shrunk case {f.Shrunk} has size {f.ShrunkSize} > bound {ShrinkBound[surface.Name]}");
+        Assert.True(File.Exists(Path.Combine(f.Folder, "case.json")));
+        Directory.Delete(outDir, recursive: true);
+    }
+
+    [Theory]
+    [MemberData(nameof(Mutants))]
+    public void Mutant_passes_every_other_surface(int index)
+    {
+        using var mutant = MutantCatalog.All[index]();
+        var others = SurfaceCatalog.All.Where(s => s.Name != mutant.Surface && s.Name != "model").Select(s => s.Name).ToList();
+        if (others.Count == 0) return;
+        var runner = new ConformanceRunner(mutant, fixture.Reference, SurfaceCatalog.All);
+        // a few cases per other surface: the mutant's bug must not leak there
+        var report = runner.Run(new ConformanceOptions { Surfaces = others, Cases = 8, OutDir = Path.GetTempPath() });
+        output.WriteLine(report.ToText());
+        Assert.True(report.Passed, report.ToText());
+    }
+}

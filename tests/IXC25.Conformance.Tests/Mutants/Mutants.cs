@@ -1,0 +1,10 @@
+namespace IXC25.Conformance.Tests.Mutants;
+
+/// <summary>Every mutant port of the suite: a name, the surface of its bug, how to make it (one file each in this folder).</summary>
+public static class MutantCatalog
+{
+    public static IReadOnlyList<Func<MutantPort>> All { get; } =
+    [
+        () => new MutantPort("no-byte-fallback", new NoByteFallbackTokenizer()),
+    ];
+}
