@@ -1,0 +1,102 @@
+using IXC25.Conformance.Kit;
+using IXC25.Conformance.Ports;
+using IXC25.Conformance.Surfaces;
+using IXC25.Runtime;
+using Xunit.Abstractions;
+
+namespace IXC25.Conformance.Tests;
+
+/// <summary>
+/// A port that crashes, hangs, writes garbage, answers with the wrong id or wrong types, refuses, or answers
+/// wrongly gets a clear line in the report (and the kit goes on with the next case after restarting it),
+/// never a crash of the kit. The ports are small shell scripts speaking just enough of the protocol.
+/// </summary>
+public sealed class PortFailureTests(ReferenceFixture fixture, ITestOutputHelper output) : IClassFixture<ReferenceFixture>
+{
+    /// <summary>A shell port: answers the handshake (tokenize), then runs <paramref name="behaviour"/> for each request ($id is set).</summary>
+    private static string Script(string behaviour)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ixc25-port-{Guid.NewGuid():N}.sh");
+        File.WriteAllText(path, """
+            #!/bin/sh
+            while IFS= read -r line; do
+              id=$(printf '%s' "$line" | sed -E 's/^\{"id":([0-9]+).*/\1/')
+              case "$line" in
+                *'"surface":"hello"'*) printf '{"id":%s,"status":"ok","name":"shell","version":"1","protocol_version":1,"surfaces":["tokenize"]}\n' "$id" ;;
+                *) BEHAVIOUR ;;
+              esac
+            done
+            """.Replace("BEHAVIOUR", behaviour));
+        return path;
+    }
+
+    private ConformanceReport Run(string behaviour, int cases = 3, double timeoutSeconds = 10)
+    {
+        string script = Script(behaviour);
+        try
+        {
+            using var port = new ProcessPort("/bin/sh " + script, TimeSpan.FromSeconds(timeoutSeconds));
+            var runner = new ConformanceRunner(port, fixture.Reference, SurfaceCatalog.All);
+            var report = runner.Run(new ConformanceOptions { Surfaces = ["tokenize"], Cases = cases, OutDir = Path.Combine(Path.GetTempPath(), "ixc25-portfail"), ShrinkBudget = 5 });
+            output.WriteLine(report.ToText());
+            return report;
+        }
+        finally { File.Delete(script); }
+    }
+
+    private static void AssertFailsWith(ConformanceReport report, string words)
+    {
+        Assert.False(report.Passed);
+        var s = report.Surfaces.Single();
+        Assert.Equal(s.Cases, s.Failed);
+        Assert.Contains(words, s.Failures[0].Problems[0]);
+    }
+
+    [Fact]
+    public void Crashing_port_is_reported_and_restarted() =>
+        AssertFailsWith(Run("echo 'segfault' >&2; exit 3"), "port crashed: the port exited (exit code 3)");
+
+    [Fact]
+    public void Hanging_port_times_out() =>
+        AssertFailsWith(Run("sleep 30", cases: 2, timeoutSeconds: 1), "port hung: no answer within 1 s");
+
+    [Fact]
+    public void Garbage_is_reported() =>
+        AssertFailsWith(Run("echo 'hello there'"), "not a JSON object");
+
+    [Fact]
+    public void Wrong_id_is_reported() =>
+        AssertFailsWith(Run("printf '{\"id\":999,\"status\":\"ok\",\"ids\":[1]}\\n'"), "answered with id 999");
+
+    [Fact]
+    public void Wrong_field_type_is_reported() =>
+        AssertFailsWith(Run("printf '{\"id\":%s,\"status\":\"ok\",\"ids\":\"1 2 3\"}\\n' \"$id\""), "field 'ids' is not int[]");
+
+    [Fact]
+    public void Refusal_where_the_reference_answers_fails() =>
+        AssertFailsWith(Run("printf '{\"id\":%s,\"status\":\"refused\",\"message\":\"no\"}\\n' \"$id\""), "refuses where the reference answers: no");
+
+    [Fact]
+    public void Wrong_answer_names_the_first_difference() =>
+        AssertFailsWith(Run("printf '{\"id\":%s,\"status\":\"ok\",\"ids\":[7,7,7,7,7,7,7,7,7]}\\n' \"$id\""), "ids differs: ");
+
+    [Fact]
+    public void Port_without_handshake_is_one_clear_error()
+    {
+        string script = Script("true");
+        File.WriteAllText(script, "#!/bin/sh\nread line\necho nonsense\n");
+        try
+        {
+            var e = Assert.Throws<IxcException>(() => new ProcessPort("/bin/sh " + script, TimeSpan.FromSeconds(5)));
+            Assert.Contains("no valid handshake", e.Message);
+        }
+        finally { File.Delete(script); }
+    }
+
+    [Fact]
+    public void Missing_command_is_one_clear_error()
+    {
+        var e = Assert.Throws<IxcException>(() => new ProcessPort("/nonexistent/port-binary", TimeSpan.FromSeconds(5)));
+        Assert.Contains("no valid handshake", e.Message);
+    }
+}
