@@ -1,6 +1,7 @@
 using IXC25.Conformance.Ports;
 using IXC25.Conformance.Protocol;
 using IXC25.Runtime;
+using IXC25.Tokenizer;
 
 namespace IXC25.Conformance.Engine;
 
@@ -27,6 +28,19 @@ public sealed class EngineContext : IDisposable
 
     public string Backend { get; }
     public int Threads { get; }
+
+    /// <summary>The InternLM2 tokenizer: tokenizer.model shipped beside this assembly (data/, as the NuGet
+    /// package installs it), else the repository's golden/tokenizer/tokenizer.model.</summary>
+    public InternLM2Tokenizer Tokenizer => Cached("tokenizer", () => InternLM2Tokenizer.Load(TokenizerPath));
+
+    public static string TokenizerPath
+    {
+        get
+        {
+            string beside = Path.Combine(AppContext.BaseDirectory, "data", InternLM2Tokenizer.ModelFileName);
+            return File.Exists(beside) ? beside : InternLM2Tokenizer.BundledModelPath;
+        }
+    }
 
     /// <summary>A value made once per key and kept (tokenizer, backends, opened checkpoints); disposed with the context.</summary>
     public T Cached<T>(string key, Func<T> make) where T : notnull

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using IXC25.Conformance.Protocol;
-using IXC25.Tokenizer;
 
 namespace IXC25.Conformance.Engine;
 
@@ -11,7 +10,7 @@ public sealed class TokenizeEngine : IEngineSurface
 
     public PortReply Handle(PortRequest request, EngineContext context)
     {
-        var tokenizer = context.Cached("tokenizer", () => InternLM2Tokenizer.Load(InternLM2Tokenizer.BundledModelPath));
+        var tokenizer = context.Tokenizer;
         var ids = tokenizer.Encode((string)request.Fields["text"]!, (bool)request.Fields["add_bos"]!);
         return PortReply.Ok(new JsonObject { ["ids"] = new JsonArray(ids.Select(i => (JsonNode)i).ToArray()) });
     }

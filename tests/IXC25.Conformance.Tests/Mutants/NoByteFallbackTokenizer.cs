@@ -14,7 +14,7 @@ public sealed class NoByteFallbackTokenizer() : BuggySurface("tokenize")
 {
     public override PortReply Handle(PortRequest request, EngineContext context)
     {
-        var tokenizer = context.Cached("tokenizer", () => InternLM2Tokenizer.Load(InternLM2Tokenizer.BundledModelPath));
+        var tokenizer = context.Tokenizer;
         var ids = tokenizer.Encode((string)request.Fields["text"]!, (bool)request.Fields["add_bos"]!);
         var outIds = new List<int>();
         int unk = tokenizer.Model.UnknownId;
