@@ -6,5 +6,6 @@ public static class EngineSurfaces
     public static IReadOnlyList<IEngineSurface> All { get; } =
     [
         new TokenizeEngine(),
+        new ModelEngine(),
     ];
 }

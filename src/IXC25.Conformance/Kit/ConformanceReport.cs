@@ -122,7 +122,8 @@ public sealed class ConformanceReport(PortInfo port, ulong seed)
             foreach (var f in s.Failures)
             {
                 sb.AppendLine($"  FAIL case {f.CaseIndex}: {f.Original}");
-                sb.AppendLine($"       shrunk in {f.ShrinkSteps} steps (size {f.OriginalSize} -> {f.ShrunkSize}) to: {f.Shrunk}");
+                if (f.ShrinkSteps > 0 || f.Shrunk != f.Original) // graded offline (case packs): nothing was shrunk
+                    sb.AppendLine($"       shrunk in {f.ShrinkSteps} steps (size {f.OriginalSize} -> {f.ShrunkSize}) to: {f.Shrunk}");
                 foreach (var p in f.Problems.Take(4)) sb.AppendLine($"       {p}");
                 sb.AppendLine($"       case folder: {f.Folder}");
                 sb.AppendLine($"       replay: {f.Replay}");

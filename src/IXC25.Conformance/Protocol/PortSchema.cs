@@ -80,11 +80,16 @@ public sealed class PortSchema
         {
             "string" => v.TryGetValue<string>(out _),
             "bool" => v.TryGetValue<bool>(out _),
-            "int" => v.TryGetValue<long>(out _) || (v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < 9e15),
-            "number" => v.TryGetValue<double>(out _),
+            "int" => Number(v) is { } d && d == Math.Floor(d) && Math.Abs(d) < 9e15,
+            "number" => Number(v) is not null,
             _ => false,
         };
     }
+
+    /// <summary>The value of a JSON number, whether parsed from text or made from a .NET int, long or double (TryGetValue does not convert between them).</summary>
+    private static double? Number(JsonValue v) =>
+        v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            ? double.Parse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture) : null;
 
     /// <summary>A JSON value cut to at most 120 characters for messages.</summary>
     public static string Short(JsonNode? value)

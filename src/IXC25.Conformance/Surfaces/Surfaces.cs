@@ -6,6 +6,7 @@ public static class SurfaceCatalog
     public static IReadOnlyList<ISurface> All { get; } =
     [
         new TokenizeSurface(),
+        new ModelSurface(),
     ];
 
     public static ISurface Get(string name) => All.FirstOrDefault(s => s.Name == name)

@@ -82,6 +82,14 @@ public sealed class RotaryEmbedding
     /// <summary>The base used by the last pass (theta, or the NTK-scaled base).</summary>
     public double CurrentBase { get; private set; } = double.NaN;
 
+    /// <summary>Back to the state of a freshly loaded module (as if no pass had run): base theta, cache built for max_position_embeddings.</summary>
+    public void Reset()
+    {
+        InvFreqCurrent = _baseInvFreq;
+        MaxSeqLenCached = Config.MaxPositionEmbeddings;
+        CurrentBase = double.NaN;
+    }
+
     /// <summary>
     /// Begins a forward pass whose total length (tokens in the cache + new tokens) is <paramref name="totalLength"/>:
     /// updates the module state as upstream's forward(x, seq_len) does.

@@ -6,5 +6,6 @@ public static class MutantCatalog
     public static IReadOnlyList<Func<MutantPort>> All { get; } =
     [
         () => new MutantPort("no-byte-fallback", new NoByteFallbackTokenizer()),
+        () => new MutantPort("vit-merge-transposed", new VitMergeTransposed()),
     ];
 }
