@@ -35,6 +35,8 @@ public static class CaseRunner
         var verdict = ReplyComparer.Compare(surface, c,
             refReply, surface.Schema.HasTensors ? Path.Combine(folder, ReferenceOut) : null,
             portReply, surface.Schema.HasTensors ? Path.Combine(folder, PortOut) : null);
+        if (verdict.Outcome == Outcome.Fail && portReply.IsOk && refReply.IsOk)
+            verdict = verdict with { SurfaceKind = surface.FailureKind(c, portReply, refReply) };
         if (keepFiles)
         {
             File.WriteAllText(Path.Combine(folder, "case.json"), CaseJson(surface, c).ToJsonString(Indented));
@@ -54,6 +56,7 @@ public static class CaseRunner
         var sb = new System.Text.StringBuilder();
         sb.AppendLine($"surface {surface.Name}: {surface.Describe(c)}");
         sb.AppendLine($"outcome: {v.Outcome}");
+        if (v.SurfaceKind is { } kind) sb.AppendLine($"kind: {kind}");
         foreach (var p in v.Problems) sb.AppendLine("  " + p);
         foreach (var t in v.Tensors) sb.AppendLine(FormattableString.Invariant($"  {t.Tensor}: {t.Stats}"));
         foreach (var n in v.NotCovered) sb.AppendLine($"  {n}: not produced by the port (not covered)");

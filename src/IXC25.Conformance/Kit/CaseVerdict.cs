@@ -21,6 +21,12 @@ public sealed record CaseVerdict(Outcome Outcome, IReadOnlyList<string> Problems
 {
     public string Summary => Problems.Count == 0 ? "ok" : Problems[0] + (Problems.Count > 1 ? $" (and {Problems.Count - 1} more)" : "");
 
-    /// <summary>The kind of failure, for grouping: the first problem with numbers and quoted text removed.</summary>
-    public string Kind => Problems.Count == 0 ? "" : System.Text.RegularExpressions.Regex.Replace(Problems[0], @"(\d+(\.\d+)?(e[-+]?\d+)?)|('[^']*')|(\[[^\]]*\])", "#").Split(':')[0];
+    /// <summary>
+    /// The surface's own name for this failure's kind (<see cref="Surfaces.ISurface.FailureKind"/>), when it
+    /// tells failures apart more finely than the problem text (tokenize: every difference reads "ids differs").
+    /// </summary>
+    public string? SurfaceKind { get; init; }
+
+    /// <summary>The kind of failure, for grouping: the surface's kind, else the first problem with numbers and quoted text removed.</summary>
+    public string Kind => SurfaceKind ?? (Problems.Count == 0 ? "" : System.Text.RegularExpressions.Regex.Replace(Problems[0], @"(\d+(\.\d+)?(e[-+]?\d+)?)|('[^']*')|(\[[^\]]*\])", "#").Split(':')[0]);
 }

@@ -14,7 +14,11 @@ public sealed class ClassWorst
 
 /// <summary>A failure the kit found and shrank.</summary>
 public sealed record FailureReport(string Surface, int CaseIndex, string Original, long OriginalSize, string Shrunk, long ShrunkSize, int ShrinkSteps,
-    IReadOnlyList<string> Problems, string Folder, string Replay);
+    IReadOnlyList<string> Problems, string Folder, string Replay)
+{
+    /// <summary>The failure's kind (<see cref="CaseVerdict.Kind"/>); one failure per kind is shrunk.</summary>
+    public string Kind { get; init; } = "";
+}
 
 /// <summary>What one surface's run found.</summary>
 public sealed class SurfaceReport(string name)
@@ -86,6 +90,7 @@ public sealed class ConformanceReport(PortInfo port, ulong seed)
                 ["failures"] = new JsonArray(s.Failures.Select(f => (JsonNode)new JsonObject
                 {
                     ["case_index"] = f.CaseIndex,
+                    ["kind"] = f.Kind,
                     ["original"] = f.Original,
                     ["original_size"] = f.OriginalSize,
                     ["shrunk"] = f.Shrunk,
@@ -122,6 +127,7 @@ public sealed class ConformanceReport(PortInfo port, ulong seed)
             foreach (var f in s.Failures)
             {
                 sb.AppendLine($"  FAIL case {f.CaseIndex}: {f.Original}");
+                if (f.Kind.Length > 0) sb.AppendLine($"       kind: {f.Kind}");
                 if (f.ShrinkSteps > 0 || f.Shrunk != f.Original) // graded offline (case packs): nothing was shrunk
                     sb.AppendLine($"       shrunk in {f.ShrinkSteps} steps (size {f.OriginalSize} -> {f.ShrunkSize}) to: {f.Shrunk}");
                 foreach (var p in f.Problems.Take(4)) sb.AppendLine($"       {p}");

@@ -82,7 +82,7 @@ public sealed class ConformanceRunner(IPort port, IPort reference, IReadOnlyList
     /// <summary>Shrinks a failing case and writes the smallest one that still fails into its own folder under OutDir.</summary>
     private FailureReport ShrinkAndKeep(ISurface s, int index, CaseRun failing, ConformanceOptions o, string work)
     {
-        var (smallest, steps) = Shrink(s, failing.Case, o, Path.Combine(work, s.Name, "shrink"));
+        var (smallest, steps) = Shrink(s, failing.Case, o, Path.Combine(work, s.Name, "shrink"), failing.Verdict.SurfaceKind);
         string folder = Path.GetFullPath(Path.Combine(o.OutDir, $"{s.Name}-{index}"));
         var final = CaseRunner.Run(s, smallest, port, reference, folder);
         // a port that fails only now and then may pass the final run: keep the original failure then
@@ -93,11 +93,15 @@ public sealed class ConformanceRunner(IPort port, IPort reference, IReadOnlyList
         }
         o.Progress?.Invoke($"{s.Name}: case {index} fails ({failing.Verdict.Summary}); shrunk in {steps} steps to {s.Describe(smallest)}");
         return new FailureReport(s.Name, index, s.Describe(failing.Case), s.Size(failing.Case), s.Describe(smallest), s.Size(smallest), steps,
-            final.Verdict.Problems, folder, o.ReplayCommand(Path.Combine(folder, "case.json")));
+            final.Verdict.Problems, folder, o.ReplayCommand(Path.Combine(folder, "case.json")))
+        { Kind = failing.Verdict.Kind };
     }
 
-    /// <summary>Greedy shrinking: take the first candidate that still fails, repeat; stop when none fails or the budget is spent.</summary>
-    public (object Smallest, int Steps) Shrink(ISurface s, object failing, ConformanceOptions o, string folder)
+    /// <summary>
+    /// Greedy shrinking: take the first candidate that still fails (with <paramref name="kind"/> given: fails
+    /// with that surface kind), repeat; stop when none fails or the budget is spent.
+    /// </summary>
+    public (object Smallest, int Steps) Shrink(ISurface s, object failing, ConformanceOptions o, string folder, string? kind = null)
     {
         var sw = Stopwatch.StartNew();
         int tried = 0, steps = 0;
@@ -113,7 +117,7 @@ public sealed class ConformanceRunner(IPort port, IPort reference, IReadOnlyList
                 if (s.Size(candidate) > size) continue;
                 tried++;
                 var run = CaseRunner.Run(s, candidate, port, reference, folder, keepFiles: false);
-                if (run.Verdict.Outcome == Outcome.Fail)
+                if (run.Verdict.Outcome == Outcome.Fail && (kind is null || run.Verdict.Kind == kind))
                 {
                     current = candidate;
                     steps++;

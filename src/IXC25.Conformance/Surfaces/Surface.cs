@@ -48,6 +48,14 @@ public interface ISurface
 
     /// <summary>True when a missing output tensor counts as not covered rather than a failure (model: any subset of taps).</summary>
     bool OutputsOptional => false;
+
+    /// <summary>
+    /// The kind of a failing case whose port and reference both answered ok, when the surface can tell kinds
+    /// apart better than the problem text; null: the kit's default (<see cref="Kit.CaseVerdict.Kind"/>). Each
+    /// kind is shrunk once per run, and a case of a surface kind shrinks only to cases of the same kind (so a
+    /// second bug met while shrinking does not swallow the first).
+    /// </summary>
+    string? FailureKind(object c, PortReply port, PortReply reference) => null;
 }
 
 /// <summary>The typed base of a surface: cases are records of <typeparamref name="TCase"/>.</summary>
@@ -71,6 +79,7 @@ public abstract class Surface<TCase> : ISurface where TCase : notnull
     public virtual ToleranceInfo Tolerance(TCase c, string tensor) => Kit.ToleranceLookup.ForSchemaTensor(Schema, tensor);
     public virtual long? RowPosition(TCase c, string tensor, long row) => null;
     public virtual bool OutputsOptional => false;
+    public virtual string? FailureKind(TCase c, PortReply port, PortReply reference) => null;
 
     /// <summary>The FsCheck arbitrary (generator and shrinker) for a .NET port's own property tests.</summary>
     public Arbitrary<TCase> Arbitrary => Arb.From(Generator, Shrink);
@@ -91,4 +100,5 @@ public abstract class Surface<TCase> : ISurface where TCase : notnull
     PortRequest ISurface.Prepare(object c, string work) => Prepare((TCase)c, work);
     ToleranceInfo ISurface.Tolerance(object c, string tensor) => Tolerance((TCase)c, tensor);
     long? ISurface.RowPosition(object c, string tensor, long row) => RowPosition((TCase)c, tensor, row);
+    string? ISurface.FailureKind(object c, PortReply port, PortReply reference) => FailureKind((TCase)c, port, reference);
 }

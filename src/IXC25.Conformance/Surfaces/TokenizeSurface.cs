@@ -13,7 +13,7 @@ public sealed record TokenizeCase(string Text, bool AddBos);
 /// tokenize: texts built from pieces that break tokenizers (IXC25-SEMANTICS.md section 7): CJK, emoji and
 /// ZWJ sequences, characters outside the vocabulary (byte fallback), runs of spaces, tabs and newlines,
 /// leading/trailing whitespace, the special literals (&lt;s&gt;, &lt;/s&gt;, &lt;unk&gt;, [UNUSED_TOKEN_*]) alone
-/// and glued to words, digits, punctuation, combining marks. Shrinks by dropping halves, then single
+/// and glued to words, digits, punctuation, combining marks, runs of one character (BPE score ties). Shrinks by dropping halves, then single
 /// characters, then replacing characters by plain 'a'.
 /// </summary>
 public sealed class TokenizeSurface : Surface<TokenizeCase>
@@ -33,9 +33,18 @@ public sealed class TokenizeSurface : Surface<TokenizeCase>
 
     public override Gen<TokenizeCase> Generator =>
         from n in Gen.Sized(s => Gen.Choose(0, Math.Max(1, s / 8 + 1)))
-        from parts in Gen.ListOf(Gen.OneOf(Gen.Elements(Pieces), RandomChar.Select(c => c)), n)
+        from parts in Gen.ListOf(Gen.Frequency((8, Gen.Elements(Pieces)), (8, RandomChar), (1, Run)), n)
         from bos in Gen.Elements(true, false)
         select new TokenizeCase(string.Concat(parts), bos);
+
+    /// <summary>Characters whose runs hit BPE merges of equal score ("lll" is "ll" + "l" in sentencepiece, which merges the leftmost pair first).</summary>
+    public static readonly string[] RunCharacters = ["l", ":", "#", ".", "—", "=", "-", "a", "0", " ", "\n", "哈"];
+
+    /// <summary>One character repeated 2 to 6 times.</summary>
+    private static Gen<string> Run =>
+        from ch in Gen.Elements(RunCharacters)
+        from k in Gen.Choose(2, 6)
+        select string.Concat(Enumerable.Repeat(ch, k));
 
     /// <summary>A random code point from ASCII, Latin-1, CJK, emoji, and rarely-used planes (no surrogates, no noncharacters).</summary>
     private static Gen<string> RandomChar =>
@@ -76,4 +85,17 @@ public sealed class TokenizeSurface : Surface<TokenizeCase>
 
     public override PortRequest Prepare(TokenizeCase c, string work) =>
         new("tokenize", work, new JsonObject { ["text"] = c.Text, ["add_bos"] = c.AddBos });
+
+    /// <summary>The kind of a difference (<see cref="TokenizeFailureKind"/>), from what both sides' ids spell.</summary>
+    public override string? FailureKind(TokenizeCase c, PortReply port, PortReply reference)
+    {
+        if (Ids(port) is not { } p || Ids(reference) is not { } r) return null;
+        return TokenizeFailureKind.Classify(p, r, Vocabulary.Value);
+    }
+
+    private static readonly Lazy<IXC25.Tokenizer.InternLM2Tokenizer> Vocabulary =
+        new(() => IXC25.Tokenizer.InternLM2Tokenizer.Load(IXC25.Tokenizer.InternLM2Tokenizer.BundledModelPath));
+
+    private static int[]? Ids(PortReply reply) =>
+        reply.Fields["ids"] is JsonArray a && a.All(n => n is JsonValue v && v.TryGetValue<int>(out _)) ? [.. a.Select(n => (int)n!)] : null;
 }
