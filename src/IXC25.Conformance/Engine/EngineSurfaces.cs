@@ -6,5 +6,7 @@ public static class EngineSurfaces
     public static IReadOnlyList<IEngineSurface> All { get; } =
     [
         new TokenizeEngine(),
+        new PromptEngine(),
+        new PartitionEngine(),
     ];
 }

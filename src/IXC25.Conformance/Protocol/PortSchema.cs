@@ -76,12 +76,17 @@ public sealed class PortSchema
         if (type.EndsWith("[]"))
             return value is JsonArray arr && arr.All(e => e is not null && Matches(type[..^2], e));
         if (value is not JsonValue v) return type == "object" && value is JsonObject;
+        // by the JSON kind, not the CLR type behind the node: a value parsed from a line is a JsonElement, one
+        // built in process (the kit's own requests to the in-process reference) holds an int, long, double...
+        var kind = v.GetValueKind();
         return type switch
         {
-            "string" => v.TryGetValue<string>(out _),
-            "bool" => v.TryGetValue<bool>(out _),
-            "int" => v.TryGetValue<long>(out _) || (v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < 9e15),
-            "number" => v.TryGetValue<double>(out _),
+            "string" => kind == System.Text.Json.JsonValueKind.String,
+            "bool" => kind is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False,
+            "int" => kind == System.Text.Json.JsonValueKind.Number
+                && double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
+                && d == Math.Floor(d) && Math.Abs(d) < 9e15,
+            "number" => kind == System.Text.Json.JsonValueKind.Number,
             _ => false,
         };
     }

@@ -6,6 +6,8 @@ public static class SurfaceCatalog
     public static IReadOnlyList<ISurface> All { get; } =
     [
         new TokenizeSurface(),
+        new PromptSurface(),
+        new PartitionSurface(),
     ];
 
     public static ISurface Get(string name) => All.FirstOrDefault(s => s.Name == name)

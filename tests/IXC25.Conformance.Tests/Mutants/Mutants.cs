@@ -6,5 +6,7 @@ public static class MutantCatalog
     public static IReadOnlyList<Func<MutantPort>> All { get; } =
     [
         () => new MutantPort("no-byte-fallback", new NoByteFallbackTokenizer()),
+        () => new MutantPort("bicubic-hd-resize", new BicubicHdResize()),
+        () => new MutantPort("hd-grid-off-by-one", new HdGridOffByOne()),
     ];
 }
