@@ -99,12 +99,14 @@ public sealed class EnginePort : IPort
     }
 
     /// <summary>A file the request names, inside its work folder (no escaping it).</summary>
-    public static string WorkFile(PortRequest request, string field)
+    public static string WorkFile(PortRequest request, string field) => WorkPath(request, (string)request.Fields[field]!, field);
+
+    /// <summary>The file <paramref name="name"/> (from the request's field <paramref name="what"/>), inside its work folder (no escaping it).</summary>
+    public static string WorkPath(PortRequest request, string name, string what)
     {
-        string name = (string)request.Fields[field]!;
         string full = Path.GetFullPath(Path.Combine(request.Work, name));
         string root = Path.GetFullPath(request.Work) + Path.DirectorySeparatorChar;
-        if (!full.StartsWith(root, StringComparison.Ordinal)) throw new IxcException($"'{field}': {name} is outside the work folder");
+        if (!full.StartsWith(root, StringComparison.Ordinal)) throw new IxcException($"'{what}': {name} is outside the work folder");
         return full;
     }
 

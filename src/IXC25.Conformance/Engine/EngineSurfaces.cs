@@ -6,6 +6,8 @@ public static class EngineSurfaces
     public static IReadOnlyList<IEngineSurface> All { get; } =
     [
         new TokenizeEngine(),
+        new PromptEngine(),
+        new PartitionEngine(),
         new ModelEngine(),
     ];
 }

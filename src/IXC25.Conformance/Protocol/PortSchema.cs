@@ -76,10 +76,13 @@ public sealed class PortSchema
         if (type.EndsWith("[]"))
             return value is JsonArray arr && arr.All(e => e is not null && Matches(type[..^2], e));
         if (value is not JsonValue v) return type == "object" && value is JsonObject;
+        // by the JSON kind, not the CLR type behind the node: a value parsed from a line is a JsonElement, one
+        // built in process (the kit's own requests to the in-process reference) holds an int, long, double...
+        var kind = v.GetValueKind();
         return type switch
         {
-            "string" => v.TryGetValue<string>(out _),
-            "bool" => v.TryGetValue<bool>(out _),
+            "string" => kind == System.Text.Json.JsonValueKind.String,
+            "bool" => kind is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False,
             "int" => Number(v) is { } d && d == Math.Floor(d) && Math.Abs(d) < 9e15,
             "number" => Number(v) is not null,
             _ => false,

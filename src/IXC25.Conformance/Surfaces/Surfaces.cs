@@ -6,6 +6,8 @@ public static class SurfaceCatalog
     public static IReadOnlyList<ISurface> All { get; } =
     [
         new TokenizeSurface(),
+        new PromptSurface(),
+        new PartitionSurface(),
         new ModelSurface(),
     ];
 

@@ -7,5 +7,7 @@ public static class MutantCatalog
     [
         () => new MutantPort("no-byte-fallback", new NoByteFallbackTokenizer()),
         () => new MutantPort("vit-merge-transposed", new VitMergeTransposed()),
+        () => new MutantPort("bicubic-hd-resize", new BicubicHdResize()),
+        () => new MutantPort("hd-grid-off-by-one", new HdGridOffByOne()),
     ];
 }
