@@ -6,5 +6,8 @@ public static class EngineSurfaces
     public static IReadOnlyList<IEngineSurface> All { get; } =
     [
         new TokenizeEngine(),
+        new RopeEngine(),
+        new OpEngine(),
+        new LayerEngine(),
     ];
 }

@@ -80,11 +80,16 @@ public sealed class PortSchema
         {
             "string" => v.TryGetValue<string>(out _),
             "bool" => v.TryGetValue<bool>(out _),
-            "int" => v.TryGetValue<long>(out _) || (v.TryGetValue<double>(out var d) && d == Math.Floor(d) && Math.Abs(d) < 9e15),
-            "number" => v.TryGetValue<double>(out _),
+            "int" => Number(v) is { } d && d == Math.Floor(d) && Math.Abs(d) < 9e15,
+            "number" => Number(v) is not null,
             _ => false,
         };
     }
+
+    /// <summary>A JSON number's value, whether it was parsed from text or made in process from any numeric type (JsonValue.Create(5) holds an int); null for anything else.</summary>
+    public static double? Number(JsonValue v) =>
+        v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+        && double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
 
     /// <summary>A JSON value cut to at most 120 characters for messages.</summary>
     public static string Short(JsonNode? value)

@@ -6,6 +6,9 @@ public static class SurfaceCatalog
     public static IReadOnlyList<ISurface> All { get; } =
     [
         new TokenizeSurface(),
+        new RopeSurface(),
+        new OpSurface(),
+        new LayerSurface(),
     ];
 
     public static ISurface Get(string name) => All.FirstOrDefault(s => s.Name == name)

@@ -6,5 +6,10 @@ public static class MutantCatalog
     public static IReadOnlyList<Func<MutantPort>> All { get; } =
     [
         () => new MutantPort("no-byte-fallback", new NoByteFallbackTokenizer()),
+        () => new MutantPort("ntk-per-call", new NtkPerCallRope()),
+        () => new MutantPort("rmsnorm-eps-outside-sqrt", new RmsNormEpsOutsideSqrt()),
+        () => new MutantPort("plora-every-token", new PloraEveryToken()),
+        () => new MutantPort("rotate-half-swapped", new RotateHalfSwapped()),
+        () => new MutantPort("wqkv-gqa-order", new WqkvGqaOrder()),
     ];
 }
