@@ -1,5 +1,5 @@
 using IXC25.Backends.Cpu;
-using IXC25.Backends.Tests.OpTable;
+using IXC25.Conformance.Ops;
 using IXC25.Graph;
 using IXC25.Backends.Cpu.Simd;
 using static IXC25.Backends.Tests.KernelTestData;

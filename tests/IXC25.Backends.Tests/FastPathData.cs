@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu;
+using IXC25.Conformance.Ops;
 using IXC25.Graph;
 using IXC25.Runtime.Compare;
 using IXC25.Runtime.Spec;
@@ -11,26 +12,11 @@ internal static class FastPathData
 {
     public static readonly DType[] WeightTypes = [DType.F32, DType.BF16, DType.F16];
 
-    /// <summary>Normal(0, scale) values from a fixed seed (Box-Muller).</summary>
-    public static float[] Normal(int n, int seed, double scale = 1.0)
-    {
-        var rng = new Random(seed);
-        var a = new float[n];
-        for (int i = 0; i < n; i++)
-        {
-            double u = 1.0 - rng.NextDouble(), v = rng.NextDouble();
-            a[i] = (float)(Math.Sqrt(-2 * Math.Log(u)) * Math.Cos(2 * Math.PI * v) * scale);
-        }
-        return a;
-    }
+    /// <summary>Normal(0, scale) values from a fixed seed (the op inputs' generator, shared with the conformance kit).</summary>
+    public static float[] Normal(int n, int seed, double scale = 1.0) => OpData.Normal(n, seed, scale);
 
     /// <summary>A weight tensor of the given dtype rounded from <paramref name="values"/>.</summary>
-    public static NamedTensor Weight(string name, DType dtype, long[] shape, float[] values) => dtype switch
-    {
-        DType.BF16 => NamedTensor.BF16(name, shape, values.Select(BFloat16.FromSingle).ToArray()),
-        DType.F16 => NamedTensor.F16(name, shape, values.Select(v => (Half)v).ToArray()),
-        _ => NamedTensor.F32(name, shape, (float[])values.Clone()),
-    };
+    public static NamedTensor Weight(string name, DType dtype, long[] shape, float[] values) => OpData.Weight(name, dtype, shape, values);
 
     /// <summary>A random [rows, cols] weight of the given dtype with N(0, 1/cols) entries (unit-scale outputs).</summary>
     public static NamedTensor RandomWeight(string name, DType dtype, int rows, int cols, int seed) =>

@@ -37,17 +37,7 @@ internal static class KernelTestData
         Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
 
     /// <summary>Puts NaN, +inf and -inf at random positions (each with probability <paramref name="p"/>; at least one of each when n &gt;= 3).</summary>
-    public static void Specials(Random rng, Span<float> a, double p = 0.03)
-    {
-        float[] specials = [float.NaN, float.PositiveInfinity, float.NegativeInfinity];
-        for (int i = 0; i < a.Length; i++)
-        {
-            double u = rng.NextDouble();
-            if (u < 3 * p) a[i] = specials[(int)(u / p)];
-        }
-        if (a.Length >= 3)
-            foreach (var s in specials) a[rng.Next(a.Length)] = s;
-    }
+    public static void Specials(Random rng, Span<float> a, double p = 0.03) => IXC25.Conformance.Ops.OpData.Specials(rng, a, p);
 
     /// <summary>An output buffer with guards: use <c>Inner</c>, then <see cref="CheckGuards"/>.</summary>
     public static float[] Guarded(int n)

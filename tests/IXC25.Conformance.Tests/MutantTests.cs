@@ -29,6 +29,16 @@ public sealed class MutantTests(ReferenceFixture fixture, ITestOutputHelper outp
         // a few pixels (Size = pixels + one per remaining step of hd_num, format, pattern, seed): the grid bug
         // shows on a 1x1 image, the bicubic one needs two different pixels (e.g. a 2x1 gradient)
         ["partition"] = 6,
+        // rope: two calls (a long one, then a shorter one the stale base shows in), one position >= 1, head dim 4:
+        // 2 rows x 4 + lengths + position + max_position_embeddings + scaling, e.g. calls [3, 2] at max_pos 1: 16
+        ["rope"] = 40,
+        // op: rms_norm on one row of one element is 2 input elements (x and weight); a few more where eps's place
+        // shows only with several elements
+        ["op"] = 8,
+        // layer: the smallest layer is C = 2 (one head of dim 2), F = 1, rank 1, T = 1: 51 elements; rotate_half
+        // needs 2 tokens (relative angles), the GQA order 2 query heads (C = 4); T = 2 with 2 heads and 1 or 2 kv
+        // heads stays under 200
+        ["layer"] = 200,
     };
 
     public static IEnumerable<object[]> Mutants() => MutantCatalog.All.Select((_, i) => new object[] { i });

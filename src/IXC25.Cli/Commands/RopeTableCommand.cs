@@ -46,19 +46,8 @@ internal static class RopeTableCommand
             var callList = ParseList(r.GetValue(calls)!, "--calls", 1);
             var posList = ParseList(r.GetValue(positions)!, "--positions", 0);
             var rope = new RotaryEmbedding(new RopeConfig(r.GetValue(headDim), r.GetValue(theta), r.GetValue(maxPos), kind, r.GetValue(factor)), m);
-            int D = rope.Config.HeadDim;
             using var w = new SafetensorsWriter(r.GetValue(output)!.FullName);
-            for (int k = 0; k < callList.Length; k++)
-            {
-                if (callList[k] > int.MaxValue) throw new IxcException($"--calls: length {callList[k]} is too large");
-                rope.BeginPass((int)callList[k]);
-                var pos = posList.Where(p => p < callList[k]).ToArray();
-                var cos = new float[pos.Length * D];
-                var sin = new float[pos.Length * D];
-                rope.Gather(pos, cos, sin);
-                w.AddF32($"call{k}.cos", [pos.Length, D], cos);
-                w.AddF32($"call{k}.sin", [pos.Length, D], sin);
-            }
+            RopeTables.Write(rope, callList, posList, w);
             w.Commit(new Dictionary<string, string>
             {
                 ["producer"] = "ixc25 rope-table",

@@ -8,6 +8,9 @@ public static class EngineSurfaces
         new TokenizeEngine(),
         new PromptEngine(),
         new PartitionEngine(),
+        new RopeEngine(),
+        new OpEngine(),
+        new LayerEngine(),
         new ModelEngine(),
     ];
 }

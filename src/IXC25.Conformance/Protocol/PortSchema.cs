@@ -89,10 +89,10 @@ public sealed class PortSchema
         };
     }
 
-    /// <summary>The value of a JSON number, whether parsed from text or made from a .NET int, long or double (TryGetValue does not convert between them).</summary>
-    private static double? Number(JsonValue v) =>
+    /// <summary>A JSON number's value, whether it was parsed from text or made in process from any numeric type (JsonValue.Create(5) holds an int); null for anything else.</summary>
+    public static double? Number(JsonValue v) =>
         v.GetValueKind() == System.Text.Json.JsonValueKind.Number
-            ? double.Parse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture) : null;
+        && double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) ? d : null;
 
     /// <summary>A JSON value cut to at most 120 characters for messages.</summary>
     public static string Short(JsonNode? value)

@@ -8,6 +8,9 @@ public static class SurfaceCatalog
         new TokenizeSurface(),
         new PromptSurface(),
         new PartitionSurface(),
+        new RopeSurface(),
+        new OpSurface(),
+        new LayerSurface(),
         new ModelSurface(),
     ];
 

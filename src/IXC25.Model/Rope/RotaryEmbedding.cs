@@ -39,7 +39,6 @@ public sealed record RopeConfig(int HeadDim, double Theta, int MaxPositionEmbedd
     public static RopeConfig Validate(RopeConfig r)
     {
         if (r.HeadDim < 2 || r.HeadDim % 2 != 0) throw new IxcException($"rope: head dim {r.HeadDim} must be even and at least 2");
-        if (r.Scaling == RopeScaling.Dynamic && r.HeadDim < 4) throw new IxcException("rope: dynamic NTK needs a head dim of at least 4");
         if (!(r.Theta > 0) || double.IsInfinity(r.Theta)) throw new IxcException($"rope: theta {r.Theta} must be a positive number");
         if (r.MaxPositionEmbeddings < 1) throw new IxcException($"rope: max_position_embeddings {r.MaxPositionEmbeddings} must be positive");
         if (r.Scaling != RopeScaling.None && !(r.Factor > 0)) throw new IxcException($"rope: scaling factor {r.Factor} must be positive");
@@ -127,9 +126,12 @@ public sealed class RotaryEmbedding
     }
 
     /// <summary>Dynamic NTK: base * (factor * L / max_pos - (factor - 1)) ^ (D / (D - 2)), in double as upstream's Python.</summary>
+    /// <remarks>With a head dim of 2 the exponent D / (D - 2) divides by zero: upstream raises ZeroDivisionError on the
+    /// first pass that needs the NTK base (a length beyond max_position_embeddings), not before; so is it refused here.</remarks>
     public double NtkBase(int totalLength)
     {
         var c = Config;
+        if (c.HeadDim < 4) throw new IxcException($"rope: dynamic NTK at length {totalLength} with head dim {c.HeadDim} divides by zero (D / (D - 2)); upstream raises ZeroDivisionError");
         return c.Theta * Math.Pow(c.Factor * totalLength / c.MaxPositionEmbeddings - (c.Factor - 1), (double)c.HeadDim / (c.HeadDim - 2));
     }
 

@@ -1,3 +1,5 @@
+using IXC25.Conformance.Ops;
+
 namespace IXC25.Backends.Tests.OpTable;
 
 /// <summary>
@@ -14,7 +16,7 @@ namespace IXC25.Backends.Tests.OpTable;
 /// <item><c>port=f32,bf16,f16,none</c>: a port's dtype (<c>none</c> leaves an optional port out); <c>dtype=...</c> sets every
 /// port that takes that dtype and is not named otherwise (the weights). Default: the port's first spec dtype.</item>
 /// <item><c>port~v</c>: a float port's scale (default 1; weights of rank &gt;= 2 default to 1/sqrt(fan-in)), a u8 port's
-/// probability of 1 (default 0.5), an integer port's exclusive upper bound (required, may be a symbol: <c>ids~V</c>).</item>
+/// probability of 1 (default 0.5) or pattern (all, none, alt, single), an integer port's exclusive upper bound (required, may be a symbol: <c>ids~V</c>).</item>
 /// <item><c>port!</c>: NaN, +inf and -inf sprinkled over row 1 of the port (rows 0 and 2 stay clean);
 /// <c>port!-inf</c>: also row 2 partly and row 3 wholly -inf (masked attention rows).</item>
 /// </list>
@@ -54,4 +56,21 @@ public static class OpTableCases
         ["merge_gn"] = ["RW=1,2 CL=1,3 G=2,4 N=1+RW*CL CV=1,5 dtype=f32,bf16,f16"],
         ["drop_first"] = ["N=1,3 T=1,2,33 C=1,7,32"],
     };
+
+    private static readonly Dictionary<string, IReadOnlyList<OpTableCase>> Cache = new();
+
+    /// <summary>Every case of an op's line; an op without a line, or a line that does not fit the spec, is an error naming it.</summary>
+    public static IReadOnlyList<OpTableCase> Cases(string opName)
+    {
+        lock (Cache)
+        {
+            if (Cache.TryGetValue(opName, out var c)) return c;
+            if (!Lines.TryGetValue(opName, out var line))
+                throw new InvalidOperationException($"op '{opName}' has no line of cases in tests/IXC25.Backends.Tests/OpTable/OpTableCases.cs");
+            var list = new List<OpTableCase>();
+            foreach (var text in line) list.AddRange(OpTableInputs.Parse(opName, text, list.Count));
+            Cache[opName] = list;
+            return list;
+        }
+    }
 }

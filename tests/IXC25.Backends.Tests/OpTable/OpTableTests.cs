@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using IXC25.Backends.Cpu;
 using IXC25.Backends.Gpu;
+using IXC25.Conformance.Ops;
 using IXC25.Graph;
 using IXC25.Runtime.Compare;
 using IXC25.Runtime.Tensors;
@@ -56,7 +57,7 @@ public sealed class OpTableTests(OpTableBackends backends, ITestOutputHelper out
         Assert.True(unknown.Count == 0, $"lines of OpTable/OpTableCases.cs for ops spec/ops.json does not define: {string.Join(", ", unknown)}");
         foreach (var op in OpCatalog.All)
         {
-            var cases = OpTableInputs.Cases(op.Name); // throws naming the op and token for a line that does not fit
+            var cases = OpTableCases.Cases(op.Name); // throws naming the op and token for a line that does not fit
             Assert.True(cases.Count >= 2, $"op '{op.Name}' has fewer than 2 cases in the op table");
             Assert.True(cases.Select(c => c.Text).Distinct().Count() == cases.Count, $"op '{op.Name}' has duplicate cases");
         }
@@ -104,7 +105,7 @@ public sealed class OpTableTests(OpTableBackends backends, ITestOutputHelper out
     private void Check(string backend, string op)
     {
         var info = OpInvoker.Require(op);
-        var cases = OpTableInputs.Cases(op);
+        var cases = OpTableCases.Cases(op);
         var reference = backends.Get("reference");
         var ops = backends.Get(backend);
         var gpu = ops as GpuGraphOps;

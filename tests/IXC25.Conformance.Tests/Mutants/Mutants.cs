@@ -9,5 +9,10 @@ public static class MutantCatalog
         () => new MutantPort("vit-merge-transposed", new VitMergeTransposed()),
         () => new MutantPort("bicubic-hd-resize", new BicubicHdResize()),
         () => new MutantPort("hd-grid-off-by-one", new HdGridOffByOne()),
+        () => new MutantPort("ntk-per-call", new NtkPerCallRope()),
+        () => new MutantPort("rmsnorm-eps-outside-sqrt", new RmsNormEpsOutsideSqrt()),
+        () => new MutantPort("plora-every-token", new PloraEveryToken()),
+        () => new MutantPort("rotate-half-swapped", new RotateHalfSwapped()),
+        () => new MutantPort("wqkv-gqa-order", new WqkvGqaOrder()),
     ];
 }

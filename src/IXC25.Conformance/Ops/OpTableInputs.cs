@@ -1,9 +1,10 @@
 using System.Globalization;
 using IXC25.Graph;
+using IXC25.Runtime;
 using IXC25.Runtime.Spec;
 using IXC25.Runtime.Tensors;
 
-namespace IXC25.Backends.Tests.OpTable;
+namespace IXC25.Conformance.Ops;
 
 /// <summary>One case of the op table: symbol values, attributes, dtypes per port, and how to fill each port.</summary>
 public sealed record OpTableCase(OpInfo Op, string Text, IReadOnlyDictionary<string, long> Symbols,
@@ -17,30 +18,18 @@ public sealed record OpTableCase(OpInfo Op, string Text, IReadOnlyDictionary<str
         .Select(p => DTypes[p.Name]!.Value.SpecName()).FirstOrDefault() ?? "f32";
 }
 
-/// <summary>Expands the lines of <see cref="OpTableCases"/> into cases and makes their inputs from the spec.</summary>
+/// <summary>
+/// Cases of one op in the op table's syntax (tests/IXC25.Backends.Tests/OpTable/OpTableCases.cs documents it:
+/// SYM=values, attr=values, port=dtypes, port~fill, port!specials, each comma list multiplying), expanded into
+/// cases, and their inputs made from the spec's port shapes and dtypes. Shared by the op table tests and the
+/// conformance kit's op surface (one copy).
+/// </summary>
 public static class OpTableInputs
 {
-    private static readonly Dictionary<string, IReadOnlyList<OpTableCase>> Cache = new();
-
-    /// <summary>Every case of an op's line; an op without a line, or a line that does not fit the spec, is an error naming it.</summary>
-    public static IReadOnlyList<OpTableCase> Cases(string opName)
-    {
-        lock (Cache)
-        {
-            if (Cache.TryGetValue(opName, out var c)) return c;
-            if (!OpTableCases.Lines.TryGetValue(opName, out var line))
-                throw new InvalidOperationException($"op '{opName}' has no line of cases in tests/IXC25.Backends.Tests/OpTable/OpTableCases.cs");
-            var list = new List<OpTableCase>();
-            foreach (var text in line) list.AddRange(Parse(opName, text, list.Count));
-            Cache[opName] = list;
-            return list;
-        }
-    }
-
-    /// <summary>The cases of one string in the syntax of <see cref="OpTableCases"/> (also for cases outside the table).</summary>
+    /// <summary>The cases of one string in the op table's syntax (a line of the table, or a generated case).</summary>
     public static IReadOnlyList<OpTableCase> Parse(string opName, string text, int firstIndex = 0)
     {
-        var op = OpCatalog.Find(opName) ?? throw new InvalidOperationException($"'{opName}' is not an op of spec/ops.json");
+        var op = OpCatalog.Find(opName) ?? throw new IxcException($"'{opName}' is not an op of spec/ops.json");
         var list = new List<OpTableCase>();
         foreach (var assignment in Expand(text.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
             list.Add(Build(op, assignment, firstIndex + list.Count));
@@ -78,11 +67,11 @@ public static class OpTableInputs
             int tilde = sep > 0 && token[sep] == '~' ? sep : -1, bang = sep > 0 && token[sep] == '!' ? sep : -1, eq = sep > 0 && token[sep] == '=' ? sep : -1;
             if (tilde > 0) { Port(token[..tilde]); fill[token[..tilde]] = token[(tilde + 1)..]; continue; }
             if (bang > 0) { Port(token[..bang]); specials[token[..bang]] = token[(bang + 1)..]; continue; }
-            if (eq <= 0) throw new InvalidOperationException($"{Where()}: token '{token}' is not KEY=VALUE, PORT~VALUE or PORT!");
+            if (eq <= 0) throw new IxcException($"{Where()}: token '{token}' is not KEY=VALUE, PORT~VALUE or PORT!");
             string key = token[..eq], value = token[(eq + 1)..];
             if (key == "dtype") allDType = value;
             else if (ports.ContainsKey(key))
-                dtypes[key] = value == "none" ? (ports[key].Optional ? null : throw new InvalidOperationException($"{Where()}: port '{key}' is not optional"))
+                dtypes[key] = value == "none" ? (ports[key].Optional ? null : throw new IxcException($"{Where()}: port '{key}' is not optional"))
                     : ParseDType(value, ports[key], Where());
             else if (op.Attrs.Any(a => a.Name == key)) attrs[key] = value;
             else symbols[key] = ShapeExpr.Eval(value, symbols, Where());
@@ -96,7 +85,7 @@ public static class OpTableInputs
                 if (a.Type == "int" && !long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
                     attrs[a.Name] = ShapeExpr.Eval(v, symbols, Where()).ToString(CultureInfo.InvariantCulture);
             }
-            else if (a.Default is null) throw new InvalidOperationException($"{Where()}: required attribute '{a.Name}' has no value");
+            else if (a.Default is null) throw new IxcException($"{Where()}: required attribute '{a.Name}' has no value");
         }
         foreach (var p in op.Inputs.Where(p => !p.IsCache))
             if (!dtypes.ContainsKey(p.Name))
@@ -104,19 +93,19 @@ public static class OpTableInputs
         foreach (var p in op.Inputs.Where(p => p.IsCache || dtypes[p.Name] is not null).Concat(op.Outputs))
             foreach (var dim in p.Shape)
                 foreach (var s in ShapeExpr.Symbols(dim))
-                    if (!symbols.ContainsKey(s)) throw new InvalidOperationException($"{Where()}: shape symbol {s} of port '{p.Name}' has no value");
+                    if (!symbols.ContainsKey(s)) throw new IxcException($"{Where()}: shape symbol {s} of port '{p.Name}' has no value");
         return new OpTableCase(op, string.Join(' ', tokens), symbols, attrs, dtypes, fill, specials, op.Name.Aggregate(17, (h, ch) => h * 31 + ch) & 0xFFFF ^ index * 7919);
 
         void Port(string name)
         {
-            if (!ports.ContainsKey(name)) throw new InvalidOperationException($"{Where()}: '{name}' is not an input port");
+            if (!ports.ContainsKey(name)) throw new IxcException($"{Where()}: '{name}' is not an input port");
         }
     }
 
     private static DType ParseDType(string text, PortInfo? port, string where)
     {
-        if (!Enum.TryParse<DType>(text, ignoreCase: true, out var d)) throw new InvalidOperationException($"{where}: unknown dtype '{text}'");
-        if (port is not null && !port.DTypes.Contains(d)) throw new InvalidOperationException($"{where}: port '{port.Name}' does not take {text} ({port})");
+        if (!Enum.TryParse<DType>(text, ignoreCase: true, out var d)) throw new IxcException($"{where}: unknown dtype '{text}'");
+        if (port is not null && !port.DTypes.Contains(d)) throw new IxcException($"{where}: port '{port.Name}' does not take {text} ({port})");
         return d;
     }
 
@@ -141,8 +130,8 @@ public static class OpTableInputs
             int n = checked((int)Shape.Numel(shape));
             if (p.IsCache)
             {
-                inputs[p.Name + ".k"] = NamedTensor.F32(p.Name + ".k", shape, FastPathData.Normal(n, rng.Next()));
-                inputs[p.Name + ".v"] = NamedTensor.F32(p.Name + ".v", (long[])shape.Clone(), FastPathData.Normal(n, rng.Next()));
+                inputs[p.Name + ".k"] = NamedTensor.F32(p.Name + ".k", shape, OpData.Normal(n, rng.Next()));
+                inputs[p.Name + ".v"] = NamedTensor.F32(p.Name + ".v", (long[])shape.Clone(), OpData.Normal(n, rng.Next()));
                 continue;
             }
             if (c.DTypes[p.Name] is not { } dtype) continue;
@@ -151,13 +140,18 @@ public static class OpTableInputs
             {
                 case DType.U8:
                     {
+                        if (fill is not null && MaskPatterns.Contains(fill))
+                        {
+                            inputs[p.Name] = NamedTensor.U8(p.Name, shape, MaskPattern(fill, n, rng));
+                            break;
+                        }
                         double p1 = fill is null ? 0.5 : Num(fill, c, p.Name);
                         inputs[p.Name] = NamedTensor.U8(p.Name, shape, Enumerable.Range(0, n).Select(_ => (byte)(rng.NextDouble() < p1 ? 1 : 0)).ToArray());
                         break;
                     }
                 case DType.I64 or DType.I32:
                     {
-                        if (fill is null) throw new InvalidOperationException($"{c}: integer port '{p.Name}' needs an upper bound ({p.Name}~SYMBOL)");
+                        if (fill is null) throw new IxcException($"{c}: integer port '{p.Name}' needs an upper bound ({p.Name}~SYMBOL)");
                         long bound = (long)Num(fill, c, p.Name);
                         var ids = Enumerable.Range(0, n).Select(_ => rng.NextInt64(bound)).ToArray();
                         inputs[p.Name] = dtype == DType.I64 ? NamedTensor.I64(p.Name, shape, ids) : NamedTensor.I32(p.Name, shape, ids.Select(i => (int)i).ToArray());
@@ -176,15 +170,33 @@ public static class OpTableInputs
                         {
                             double scale = fill is not null ? Num(fill, c, p.Name)
                                 : p.DTypes.Length > 1 && shape.Length >= 2 ? 1 / Math.Sqrt(Math.Max(1, Shape.Numel(shape[1..]))) : 1;
-                            values = FastPathData.Normal(n, rng.Next(), scale);
+                            values = OpData.Normal(n, rng.Next(), scale);
                         }
                         if (c.Specials.TryGetValue(p.Name, out var mode)) Sprinkle(rng, values, shape, mode);
-                        inputs[p.Name] = FastPathData.Weight(p.Name, dtype, shape, values);
+                        inputs[p.Name] = OpData.Weight(p.Name, dtype, shape, values);
                         break;
                     }
             }
         }
         return inputs;
+    }
+
+    /// <summary>Fills of a u8 port by pattern instead of a probability: every element 1, none, alternating (1 at even indices), a single 1 at a random index.</summary>
+    public static readonly string[] MaskPatterns = ["all", "none", "alt", "single"];
+
+    /// <summary>The u8 values of a mask pattern (<see cref="MaskPatterns"/>) over <paramref name="n"/> elements.</summary>
+    public static byte[] MaskPattern(string pattern, int n, Random rng)
+    {
+        var m = new byte[n];
+        switch (pattern)
+        {
+            case "all": Array.Fill(m, (byte)1); break;
+            case "none": break;
+            case "alt": for (int i = 0; i < n; i += 2) m[i] = 1; break;
+            case "single": if (n > 0) m[rng.Next(n)] = 1; break;
+            default: throw new IxcException($"mask pattern '{pattern}' is not one of {string.Join(", ", MaskPatterns)}");
+        }
+        return m;
     }
 
     private static double Num(string text, OpTableCase c, string port) =>
@@ -194,101 +206,11 @@ public static class OpTableInputs
     private static void Sprinkle(Random rng, float[] x, long[] shape, string mode)
     {
         int w = shape.Length >= 2 ? checked((int)shape[^1]) : x.Length, rows = w == 0 ? 0 : x.Length / w;
-        if (rows > 1) KernelTestData.Specials(rng, x.AsSpan(w, w), 0.1);
-        else KernelTestData.Specials(rng, x, 0.1);
+        if (rows > 1) OpData.Specials(rng, x.AsSpan(w, w), 0.1);
+        else OpData.Specials(rng, x, 0.1);
         if (mode != "-inf") return;
         if (rows > 2)
             for (int i = 0; i < w; i++) if (rng.NextDouble() < 0.4 && i != w / 2) x[2 * w + i] = float.NegativeInfinity;
         if (rows > 3) x.AsSpan(3 * w, w).Fill(float.NegativeInfinity);
-    }
-}
-
-/// <summary>Integer arithmetic over the spec's shape text ("(H + 2 * HKV) * D", "T - 1"): + - * / and parentheses; division must be exact.</summary>
-public static class ShapeExpr
-{
-    /// <summary>The spec's leading-dimensions marker.</summary>
-    public const string Leading = "...";
-
-    public static IEnumerable<string> Symbols(string text)
-    {
-        if (text == Leading) yield break;
-        for (int i = 0; i < text.Length;)
-        {
-            if (char.IsLetter(text[i]) || text[i] == '_')
-            {
-                int s = i;
-                while (i < text.Length && (char.IsLetterOrDigit(text[i]) || text[i] == '_')) i++;
-                yield return text[s..i];
-            }
-            else i++;
-        }
-    }
-
-    public static long Eval(string text, IReadOnlyDictionary<string, long> symbols, string where)
-    {
-        int pos = 0;
-        long v = Sum();
-        Skip();
-        if (pos != text.Length) throw Error("unexpected '" + text[pos] + "'");
-        return v;
-
-        long Sum()
-        {
-            long a = Product();
-            for (Skip(); pos < text.Length && text[pos] is '+' or '-'; Skip())
-            {
-                char o = text[pos++];
-                long b = Product();
-                a = o == '+' ? a + b : a - b;
-            }
-            return a;
-        }
-
-        long Product()
-        {
-            long a = Atom();
-            for (Skip(); pos < text.Length && text[pos] is '*' or '/'; Skip())
-            {
-                char o = text[pos++];
-                long b = Atom();
-                if (o == '*') a *= b;
-                else if (b == 0 || a % b != 0) throw Error($"{a} / {b} is not exact");
-                else a /= b;
-            }
-            return a;
-        }
-
-        long Atom()
-        {
-            Skip();
-            if (pos >= text.Length) throw Error("unexpected end");
-            if (text[pos] == '(')
-            {
-                pos++;
-                long v = Sum();
-                Skip();
-                if (pos >= text.Length || text[pos] != ')') throw Error("missing ')'");
-                pos++;
-                return v;
-            }
-            if (text[pos] == '-') { pos++; return -Atom(); }
-            int s = pos;
-            if (char.IsDigit(text[pos]))
-            {
-                while (pos < text.Length && char.IsDigit(text[pos])) pos++;
-                return long.Parse(text[s..pos], CultureInfo.InvariantCulture);
-            }
-            while (pos < text.Length && (char.IsLetterOrDigit(text[pos]) || text[pos] == '_')) pos++;
-            if (s == pos) throw Error("unexpected '" + text[pos] + "'");
-            string name = text[s..pos];
-            return symbols.TryGetValue(name, out var v2) ? v2 : throw Error($"symbol {name} has no value");
-        }
-
-        void Skip()
-        {
-            while (pos < text.Length && text[pos] == ' ') pos++;
-        }
-
-        InvalidOperationException Error(string what) => new($"{where}: shape expression '{text}': {what}");
     }
 }
