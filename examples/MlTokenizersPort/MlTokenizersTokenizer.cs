@@ -20,7 +20,7 @@ public enum SpecialTokenSplit
 /// The InternLM2 tokenizer (IXC-2.5's <c>tokenize</c> surface) on Microsoft.ML.Tokenizers, as a port author
 /// would write it: the library's <see cref="LlamaTokenizer"/> (its documented entry point for SentencePiece
 /// BPE models of the Llama kind) loads <c>tokenizer.model</c> itself; this class only chooses the settings.
-/// <para>Choices, each on purpose (docs/PORTING-mltokenizers.md tells what each one changes):</para>
+/// <para>Choices, each on purpose (docs/PORTING.md (worked example) tells what each one changes):</para>
 /// <list type="bullet">
 /// <item><c>addBeginOfSentence: false</c>, <c>addEndOfSentence: false</c> at creation; BOS per call through
 /// <c>EncodeToIds(text, addBeginningOfSentence: addBos, addEndOfSentence: false)</c> (the protocol's add_bos;

@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace IXC25.Conformance.Tests;
 
 /// <summary>
-/// The worked example of docs/PORTING-mltokenizers.md: the kit against a real foreign implementation,
+/// The worked example of docs/PORTING.md (worked example): the kit against a real foreign implementation,
 /// Microsoft.ML.Tokenizers on the InternLM2 tokenizer.model. Each known kind of difference must still be
 /// found with the default case count and a fixed seed, and shrunk to a few characters; if the library
 /// changes (a fix, a new bug) or the kit regresses (a kind no longer told apart, shrinking weaker), a test

@@ -100,3 +100,65 @@ public sealed class PortFailureTests(ReferenceFixture fixture, ITestOutputHelper
         Assert.Contains("no valid handshake", e.Message);
     }
 }
+
+/// <summary>A port whose tensor outputs are wrong in form: the kit names the tensor and what is wrong, and goes on.</summary>
+public sealed class BadOutputTests(ReferenceFixture fixture, ITestOutputHelper output) : IClassFixture<ReferenceFixture>
+{
+    /// <summary>This engine, with its output file rewritten by <paramref name="spoil"/> after every answer.</summary>
+    private sealed class SpoilingPort(Action<string> spoil) : IPort
+    {
+        private readonly Engine.EnginePort _inner = new("reference", threads: 2);
+        public PortInfo Info => _inner.Info;
+        public Protocol.PortReply Call(Protocol.PortRequest request)
+        {
+            var reply = _inner.Call(request);
+            if (reply.IsOk && request.Fields["out"] is { } o) spoil(Path.Combine(request.Work, (string)o!));
+            return reply;
+        }
+        public void Dispose() => _inner.Dispose();
+    }
+
+    private ConformanceReport Run(Action<string> spoil)
+    {
+        using var port = new SpoilingPort(spoil);
+        var runner = new ConformanceRunner(port, fixture.Reference, SurfaceCatalog.All);
+        var report = runner.Run(new ConformanceOptions { Surfaces = ["rope"], Cases = 20, OutDir = Path.Combine(Path.GetTempPath(), "ixc25-badout"), ShrinkBudget = 10 });
+        output.WriteLine(report.ToText());
+        return report;
+    }
+
+    [Fact]
+    public void Wrong_shape_is_named()
+    {
+        var report = Run(path =>
+        {
+            // every tensor written again with its two dimensions swapped (same bytes, transposed shape)
+            using (var f = new Runtime.IO.SafetensorsFile(path))
+            {
+                var tensors = f.Tensors.Select(t => (t.Name, Shape: t.Shape.Reverse().ToArray(), Data: t.ToFloat32())).ToList();
+                f.Dispose();
+                using var w = new Runtime.IO.SafetensorsWriter(path);
+                foreach (var (name, shape, data) in tensors) w.AddF32(name, shape, data);
+                w.Commit(new Dictionary<string, string>());
+            }
+        });
+        Assert.False(report.Passed);
+        Assert.Contains(report.Surfaces[0].Failures[0].Problems, p => p.Contains("shape [") && p.Contains(", expected ["));
+    }
+
+    [Fact]
+    public void Output_file_that_is_not_safetensors_is_named()
+    {
+        var report = Run(path => File.WriteAllText(path, "this is not a safetensors file"));
+        Assert.False(report.Passed);
+        Assert.Contains("not a valid safetensors file", report.Surfaces[0].Failures[0].Problems[0]);
+    }
+
+    [Fact]
+    public void Missing_output_file_is_named()
+    {
+        var report = Run(File.Delete);
+        Assert.False(report.Passed);
+        Assert.Contains("wrote no output file port.safetensors", report.Surfaces[0].Failures[0].Problems[0]);
+    }
+}

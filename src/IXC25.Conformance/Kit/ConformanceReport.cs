@@ -74,7 +74,7 @@ public sealed class ConformanceReport(PortInfo port, ulong seed)
         {
             var classes = new JsonObject();
             foreach (var (k, w) in s.WorstByClass)
-                classes[k] = new JsonObject { ["max_abs"] = w.MaxAbs, ["max_rel"] = w.MaxRel, ["nmse"] = w.Nmse, ["tensors"] = w.Tensors };
+                classes[k] = new JsonObject { ["max_abs"] = Num(w.MaxAbs), ["max_rel"] = Num(w.MaxRel), ["nmse"] = Num(w.Nmse), ["tensors"] = w.Tensors };
             surfaces.Add(new JsonObject
             {
                 ["surface"] = s.Name,
@@ -110,6 +110,9 @@ public sealed class ConformanceReport(PortInfo port, ulong seed)
             ["surfaces"] = surfaces,
         };
     }
+
+    /// <summary>A number for JSON: finite values as numbers, infinities and NaN (a port's NaN where the reference has none) as strings.</summary>
+    private static JsonNode Num(double v) => double.IsFinite(v) ? JsonValue.Create(v) : JsonValue.Create(double.IsNaN(v) ? "nan" : v > 0 ? "inf" : "-inf");
 
     public string ToText()
     {

@@ -41,7 +41,9 @@ public sealed record RopeConfig(int HeadDim, double Theta, int MaxPositionEmbedd
         if (r.HeadDim < 2 || r.HeadDim % 2 != 0) throw new IxcException($"rope: head dim {r.HeadDim} must be even and at least 2");
         if (!(r.Theta > 0) || double.IsInfinity(r.Theta)) throw new IxcException($"rope: theta {r.Theta} must be a positive number");
         if (r.MaxPositionEmbeddings < 1) throw new IxcException($"rope: max_position_embeddings {r.MaxPositionEmbeddings} must be positive");
-        if (r.Scaling != RopeScaling.None && !(r.Factor > 0)) throw new IxcException($"rope: scaling factor {r.Factor} must be positive");
+        // upstream's config (_rope_scaling_validation) refuses a factor below 1 (or not a float) before any module exists
+        if (r.Scaling != RopeScaling.None && !(r.Factor >= 1) || double.IsInfinity(r.Factor))
+            throw new IxcException($"rope: scaling factor {r.Factor} must be a number >= 1 (upstream's rope_scaling validation)");
         return r;
     }
 }
