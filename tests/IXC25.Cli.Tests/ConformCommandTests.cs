@@ -30,6 +30,16 @@ public sealed class ConformCommandTests
     }
 
     [Fact]
+    public void Cpu_backend_agrees_with_the_reference_on_ops_and_layers()
+    {
+        // two backends cross-checked with the same kit: the port is this engine on its SIMD backend
+        var (code, stdout, stderr) = CliRunner.Run("conform", "--port", ServePort("cpu"), "--surface", "op", "--surface", "layer", "--cases", "40");
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("op         40 cases, 40 passed", stdout);
+        Assert.Contains("worst matmul", stdout);
+    }
+
+    [Fact]
     public void Bad_port_command_is_one_line()
     {
         var (code, _, stderr) = CliRunner.Run("conform", "--port", "/nonexistent/port", "--surface", "tokenize");

@@ -1,35 +1,26 @@
-using SkiaSharp;
-
 namespace IXC25.Conformance.Surfaces;
 
 /// <summary>
 /// The synthetic images of model cases: a deterministic RGB picture (two gradients, a checker of a size the
-/// seed picks, and per-pixel noise) written as a lossless PNG, so that every crop and the global view hold
+/// seed picks, and per-pixel noise) written as a lossless PNG (Images.PngWriter), so that every crop and the global view hold
 /// edges and every frequency, and the same (size, seed) always gives the same file.
 /// </summary>
 public static class CaseImage
 {
     public static void WritePng(string path, int width, int height, int seed)
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var pixels = new byte[(long)width * height * 4];
         int cell = 2 + (int)(Mix((uint)seed, 0) % 40);
-        for (int y = 0; y < height; y++)
+        Images.PngWriter.Write(path, width, height, Images.PngPixelFormat.Rgb8, (y, row) =>
+        {
             for (int x = 0; x < width; x++)
             {
-                long o = ((long)y * width + x) * 4;
                 uint noise = Mix((uint)seed, (uint)(y * width + x) + 1);
                 bool check = (x / cell + y / cell) % 2 == 0;
-                pixels[o] = (byte)(x * 255 / Math.Max(1, width - 1) ^ (check ? 0x40 : 0));
-                pixels[o + 1] = (byte)(y * 255 / Math.Max(1, height - 1));
-                pixels[o + 2] = (byte)((check ? 200 : 40) + (noise & 31));
-                pixels[o + 3] = 255;
+                row[3 * x] = (byte)(x * 255 / Math.Max(1, width - 1) ^ (check ? 0x40 : 0));
+                row[3 * x + 1] = (byte)(y * 255 / Math.Max(1, height - 1));
+                row[3 * x + 2] = (byte)((check ? 200 : 40) + (noise & 31));
             }
-        System.Runtime.InteropServices.Marshal.Copy(pixels, 0, bitmap.GetPixels(), pixels.Length);
-        using var image = SKImage.FromBitmap(bitmap);
-        using var data = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        data.SaveTo(file);
+        });
     }
 
     /// <summary>A 32-bit hash of (seed, index) (splitmix-style).</summary>

@@ -77,7 +77,10 @@ public sealed class TokenizeSurface : Surface<TokenizeCase>
     public override string Describe(TokenizeCase c) => $"text {Quote(c.Text)} ({c.Text.EnumerateRunes().Count()} characters), add_bos {(c.AddBos ? "true" : "false")}";
 
     /// <summary>The text as a JSON string literal (escapes make invisible characters visible).</summary>
-    public static string Quote(string text) => JsonValue.Create(text).ToJsonString();
+    public static string Quote(string text) => JsonValue.Create(text).ToJsonString(Readable);
+
+    /// <summary>Letters of every script shown as themselves; quotes, backslashes, control and invisible characters escaped.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public override JsonNode ToJson(TokenizeCase c) => new JsonObject { ["text"] = c.Text, ["add_bos"] = c.AddBos };
 
