@@ -42,16 +42,19 @@ public sealed class NumericSurfaceTests(ReferenceFixture fixture) : IClassFixtur
     }
 
     [Fact]
-    public void Rope_refuses_only_dynamic_ntk_with_head_dim_2_and_covers_the_quirk()
+    public void Rope_refuses_only_what_upstream_refuses_and_covers_the_quirk()
     {
         var runs = RunDefaults(SurfaceCatalog.Get("rope"));
         foreach (var (o, reply) in runs)
         {
             var c = (RopeCase)o;
-            bool upstreamRefuses = c.Scaling == "dynamic" && c.HeadDim == 2 && c.Calls.Max() > c.MaxPositionEmbeddings;
+            // upstream's config refuses a factor below 1; its dynamic NTK divides by zero for head dim 2 once a pass needs the base
+            bool upstreamRefuses = c.Scaling != "none" && c.Factor < 1
+                || c.Scaling == "dynamic" && c.HeadDim == 2 && c.Calls.Max() > c.MaxPositionEmbeddings;
             Assert.True(upstreamRefuses == (reply.Status == ReplyStatus.Refused), $"{SurfaceCatalog.Get("rope").Describe(c)}: {reply.Status} {reply.Message}");
         }
         Assert.Contains(runs, r => ((RopeCase)r.Case).HeadDim == 2 && r.Reply.Status == ReplyStatus.Refused);
+        Assert.Contains(runs, r => ((RopeCase)r.Case).Factor < 1 && r.Reply.Status == ReplyStatus.Refused);
         // a long pass beyond max_position_embeddings followed by a shorter one: where HF's stale base shows
         bool Quirk(RopeCase c) => c.Scaling == "dynamic" && c.HeadDim > 2 && Enumerable.Range(1, c.Calls.Length - 1)
             .Any(k => c.Calls[..k].Max() > c.MaxPositionEmbeddings && c.Calls[k] < c.Calls[..k].Max() && c.RowsOf(k).Any(p => p > 0));
