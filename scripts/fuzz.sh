@@ -50,4 +50,4 @@ for kind in crashes hangs; do
   done
 done
 echo "== $target: $(grep -E '^(execs_done|execs_per_sec|corpus_count|bitmap_cvg|edges_found|total_edges|saved_crashes|saved_hangs|unique_crashes|unique_hangs|run_time)\b' "$stats" | sed 's/ *: */=/' | tr '\n' ' ')"
-echo "== $new new crasher(s) copied to tests/fuzz/crashers/$target/ (triage: dotnet $bin/IXC25.Fuzz.dll $target FILE)"
+echo "== $new new crasher(s) copied to tests/fuzz/crashers/$target/ (triage with the uninstrumented build: dotnet build tests/fuzz/IXC25.Fuzz -c Release; dotnet artifacts/bin/IXC25.Fuzz/release/IXC25.Fuzz.dll $target FILE)"
