@@ -43,7 +43,7 @@ new=0
 for kind in crashes hangs; do
   for f in "$findings/default/$kind"/id:*; do
     [ -f "$f" ] || continue
-    dest="tests/fuzz/crashers/$target"; [ "$kind" = hangs ] && dest="tests/fuzz/crashers/$target"
+    dest="tests/fuzz/crashers/$target"
     mkdir -p "$dest"
     name="$kind-$(sha1sum "$f" | cut -c1-16)"
     if [ ! -e "$dest/$name" ] && [ ! -e "tests/fuzz/crashers-open/$target/$name" ]; then cp "$f" "$dest/$name"; new=$((new+1)); fi
