@@ -21,12 +21,16 @@ public sealed record PortRequest(string Surface, string Work, JsonObject Fields)
         return this with { Fields = f };
     }
 
+    /// <summary>How protocol lines are read: a name given twice in one object is an error (which one would count?),
+    /// and nesting is limited to 64 levels.</summary>
+    internal static readonly System.Text.Json.JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
+
     /// <summary>Reads a request line; null fields when it is not one.</summary>
     public static (long Id, PortRequest? Request, string? Problem) Parse(string line)
     {
         JsonObject o;
-        try { o = JsonNode.Parse(line) as JsonObject ?? throw new FormatException("not a JSON object"); }
-        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException) { return (-1, null, "the request is not a JSON object: " + e.Message); }
+        try { o = JsonNode.Parse(line, documentOptions: Strict) as JsonObject ?? throw new FormatException("not a JSON object"); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException) { return (-1, null, "the request is not a JSON object of the protocol: " + e.Message); }
         long id = o["id"] is JsonValue iv && iv.TryGetValue<long>(out var i) ? i : -1;
         if (id < 0) return (-1, null, "the request has no integer 'id'");
         if (o["surface"] is not JsonValue sv || !sv.TryGetValue<string>(out var surface)) return (id, null, "the request has no 'surface'");
@@ -78,7 +82,7 @@ public sealed record PortReply(ReplyStatus Status, JsonObject Fields, string? Me
     public static PortReply Parse(string line, long id, SurfaceSchema? surface, IReadOnlyList<FieldSchema>? handshake = null)
     {
         JsonObject o;
-        try { o = JsonNode.Parse(line) as JsonObject ?? throw new FormatException("not a JSON object"); }
+        try { o = JsonNode.Parse(line, documentOptions: PortRequest.Strict) as JsonObject ?? throw new FormatException("not a JSON object"); }
         catch (Exception e) when (e is System.Text.Json.JsonException or FormatException)
         {
             return Failed(ReplyStatus.Garbage, $"the port wrote a line that is not a JSON object: {Cut(line)}");
