@@ -47,7 +47,7 @@ public class EmissionTests
     public void DimsDeriveSymbolsWithExactDivision()
     {
         var src = Source("model", "Ixc25Dims.g.cs");
-        Assert.Contains("int D = checked((int)(global::IXC25.Runtime.Spec.SpecMath.Div((long)C, (long)H, \"D = C / H\")));", src);
+        Assert.Contains("int D = global::IXC25.Runtime.Spec.SpecMath.Dim(() => global::IXC25.Runtime.Spec.SpecMath.Div((long)C, (long)H, \"D = C / H\"), \"D = C / H\");", src);
         Assert.Contains("int R = 256;", src);
         Assert.Contains("public int? RSFT { get; init; }", src);
     }

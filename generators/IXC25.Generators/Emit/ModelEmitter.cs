@@ -142,7 +142,7 @@ internal static class ModelEmitter
             switch (s.Kind)
             {
                 case "config": w.Line($"int {s.Name} = c.{PropertyName(s.Source)};"); break;
-                case "expr": w.Line($"int {s.Name} = checked((int)({IntExpr(s.Source, n => "(long)" + n, $"{s.Name} = {s.Source}")}));"); break;
+                case "expr": w.Line($"int {s.Name} = global::IXC25.Runtime.Spec.SpecMath.Dim(() => {IntExpr(s.Source, n => "(long)" + n, $"{s.Name} = {s.Source}")}, {CodeWriter.Str($"{s.Name} = {s.Source}")});"); break;
                 case "value": w.Line($"int {s.Name} = {s.Source};"); break;
             }
         }

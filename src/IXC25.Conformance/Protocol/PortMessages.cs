@@ -21,16 +21,12 @@ public sealed record PortRequest(string Surface, string Work, JsonObject Fields)
         return this with { Fields = f };
     }
 
-    /// <summary>How protocol lines are read: a name given twice in one object is an error (which one would count?),
-    /// and nesting is limited to 64 levels.</summary>
-    internal static readonly System.Text.Json.JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 64 };
-
     /// <summary>Reads a request line; null fields when it is not one.</summary>
     public static (long Id, PortRequest? Request, string? Problem) Parse(string line)
     {
         JsonObject o;
-        try { o = JsonNode.Parse(line, documentOptions: Strict) as JsonObject ?? throw new FormatException("not a JSON object"); }
-        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException) { return (-1, null, "the request is not a JSON object of the protocol: " + e.Message); }
+        try { o = Line.ParseObject(line); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or FormatException) { return (-1, null, "the request is not a JSON object: " + e.Message); }
         long id = o["id"] is JsonValue iv && iv.TryGetValue<long>(out var i) ? i : -1;
         if (id < 0) return (-1, null, "the request has no integer 'id'");
         if (o["surface"] is not JsonValue sv || !sv.TryGetValue<string>(out var surface)) return (id, null, "the request has no 'surface'");
@@ -40,6 +36,20 @@ public sealed record PortRequest(string Surface, string Work, JsonObject Fields)
             if (k is not ("id" or "surface" or "work")) fields[k] = v?.DeepClone();
         return (id, new PortRequest(surface, work, fields), null);
     }
+}
+
+/// <summary>Parsing of one protocol line.</summary>
+internal static class Line
+{
+    /// <summary>
+    /// Duplicate keys are refused while parsing (a JsonObject built from them would throw ArgumentException
+    /// on first use, and which value counts would be a guess); nesting is bounded by the default depth of 64.
+    /// </summary>
+    private static readonly System.Text.Json.JsonDocumentOptions Options = new() { AllowDuplicateProperties = false };
+
+    /// <summary>The line as a JSON object; JsonException or FormatException when it is not one.</summary>
+    public static JsonObject ParseObject(string line) =>
+        JsonNode.Parse(line, documentOptions: Options) as JsonObject ?? throw new FormatException("not a JSON object");
 }
 
 /// <summary>How a port answered (or failed to).</summary>
@@ -82,10 +92,10 @@ public sealed record PortReply(ReplyStatus Status, JsonObject Fields, string? Me
     public static PortReply Parse(string line, long id, SurfaceSchema? surface, IReadOnlyList<FieldSchema>? handshake = null)
     {
         JsonObject o;
-        try { o = JsonNode.Parse(line, documentOptions: PortRequest.Strict) as JsonObject ?? throw new FormatException("not a JSON object"); }
+        try { o = Line.ParseObject(line); }
         catch (Exception e) when (e is System.Text.Json.JsonException or FormatException)
         {
-            return Failed(ReplyStatus.Garbage, $"the port wrote a line that is not a JSON object: {Cut(line)}");
+            return Failed(ReplyStatus.Garbage, $"the port wrote a line that is not a JSON object ({e.Message}): {Cut(line)}");
         }
         if (o["id"] is not JsonValue iv || !iv.TryGetValue<long>(out var got) || got != id)
             return Failed(ReplyStatus.Garbage, $"the port answered with id {PortSchema.Short(o["id"])} to request {id}");

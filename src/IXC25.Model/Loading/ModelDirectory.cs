@@ -12,11 +12,11 @@ public sealed class ModelDirectory : IDisposable
 {
     private ICheckpoint? _checkpoint;
 
-    private ModelDirectory(string path, Ixc25Config config, CheckpointIndex? index, CheckpointFormat format)
+    private ModelDirectory(string path, Ixc25Config config, Ixc25Dims dims, CheckpointIndex? index, CheckpointFormat format)
     {
         Path = path;
         Config = config;
-        Dims = Ixc25Dims.FromConfig(config);
+        Dims = dims;
         Index = index;
         Format = format;
     }
@@ -38,13 +38,16 @@ public sealed class ModelDirectory : IDisposable
         string configPath = System.IO.Path.Combine(path, "config.json");
         if (!File.Exists(configPath)) throw new IxcException($"{path}: no config.json (not a Hugging Face model folder)");
         var config = Ixc25Config.Load(configPath);
+        Ixc25Dims dims;
+        try { dims = Ixc25Dims.FromConfig(config); }
+        catch (IxcException e) { throw new IxcException($"{configPath}: {e.Message}", e); }
 
         var detected = Detect(path, format);
         if (detected is null)
             throw new IxcException($"{path}: no checkpoint found (expected model.safetensors[.index.json] or pytorch_model.bin[.index.json])");
         var (fmt, indexName) = detected.Value;
         var index = indexName is null ? null : CheckpointIndex.Load(path, fmt);
-        return new ModelDirectory(System.IO.Path.GetFullPath(path), config, index, fmt);
+        return new ModelDirectory(System.IO.Path.GetFullPath(path), config, dims, index, fmt);
     }
 
     private static (CheckpointFormat, string?)? Detect(string dir, CheckpointFormat want)

@@ -88,6 +88,8 @@ public sealed class CheckpointIndex
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new IxcException($"{path}: cannot read: {e.Message}", e); }
+        if (IO.Utf8Text.FirstInvalidByte(bytes) is int bad)
+            throw new IxcException($"{path}: checkpoint index is not valid UTF-8 (byte {bad}, 0x{bytes[bad]:X2})");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 16 }); }
         catch (JsonException e) { throw new IxcException($"{path}: checkpoint index is not valid JSON ({e.Message})", e); }

@@ -46,11 +46,13 @@ public sealed class SafetensorsFile : IDisposable
         long dataStart = 8 + (long)headerLen;
         long dataLength = _file.Length - dataStart;
 
+        var header = _file.Slice(8, (int)headerLen);
+        if (Utf8Text.FirstInvalidByte(header) is int bad)
+            throw new IxcException($"{P}: safetensors header is not valid UTF-8 (byte {8 + bad} of the file, 0x{header[bad]:X2})");
         JsonDocument doc;
         try
         {
-            var bytes = _file.Slice(8, (int)headerLen);
-            doc = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            doc = JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (JsonException e) { throw new IxcException($"{P}: safetensors header is not valid JSON ({e.Message})", e); }
 
@@ -74,7 +76,8 @@ public sealed class SafetensorsFile : IDisposable
                 }
                 var (dtype, shape, begin, end) = ParseEntry(P, prop);
                 if (_byName.ContainsKey(prop.Name)) throw new IxcException($"{P}: tensor '{prop.Name}' appears twice in the header");
-                long expected = checked(Shape.Numel(shape) * dtype.Size());
+                if (!Shape.TryByteLength(shape, dtype.Size(), out long expected))
+                    throw new IxcException($"{P}: tensor '{prop.Name}' has shape {Shape.Format(shape)} of {dtype.SafetensorsName()}, too large: its byte size does not fit in 64 bits");
                 if (end - begin != expected)
                     throw new IxcException($"{P}: tensor '{prop.Name}' has {end - begin} bytes of data for {dtype.SafetensorsName()} {Shape.Format(shape)} (expected {expected})");
                 if (end > dataLength)

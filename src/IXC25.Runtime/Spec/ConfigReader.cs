@@ -23,12 +23,16 @@ public sealed class ConfigReader
 
     public static JsonDocument ParseFile(string path)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
+        byte[] text;
+        try { text = File.ReadAllBytes(path); }
         catch (FileNotFoundException) { throw new IxcException($"{path}: file not found"); }
         catch (DirectoryNotFoundException) { throw new IxcException($"{path}: file not found"); }
         catch (IOException e) { throw new IxcException($"{path}: {e.Message}"); }
-        try { return JsonDocument.Parse(text); }
+        if (IO.Utf8Text.FirstInvalidByte(text) is int bad)
+            throw new IxcException($"{path}: not valid UTF-8 (byte {bad}, 0x{text[bad]:X2})");
+        // File.ReadAllText, used before, dropped a byte order mark: keep accepting one
+        var json = text.AsMemory(text.AsSpan().StartsWith("\uFEFF"u8) ? 3 : 0);
+        try { return JsonDocument.Parse(json); }
         catch (JsonException e) { throw new IxcException($"{path}: not valid JSON ({e.Message})"); }
     }
 

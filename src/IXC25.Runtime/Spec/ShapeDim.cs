@@ -48,4 +48,18 @@ public static class SpecMath
     }
 
     public static int Div(int a, int b, string what) => checked((int)Div((long)a, b, what));
+
+    /// <summary>
+    /// A derived dimension of the config (<paramref name="what"/> is "NAME = expression"): the value of
+    /// <paramref name="value"/>, evaluated in checked 64-bit arithmetic, which must fit a 32-bit dimension.
+    /// An overflow is the config's fault (huge sizes), so it is an <see cref="IxcException"/>, not an OverflowException.
+    /// </summary>
+    public static int Dim(Func<long> value, string what)
+    {
+        long v;
+        try { v = value(); }
+        catch (OverflowException) { throw new IxcException($"model config is inconsistent: {what} overflows 64-bit arithmetic"); }
+        if (v is < int.MinValue or > int.MaxValue) throw new IxcException($"model config is inconsistent: {what} = {v} does not fit a 32-bit dimension");
+        return (int)v;
+    }
 }

@@ -15,6 +15,29 @@ public static class Shape
         return n;
     }
 
+    /// <summary>
+    /// The byte size of <paramref name="shape"/> with elements of <paramref name="elementSize"/> bytes, in
+    /// overflow-safe arithmetic: false when a dimension is negative or the exact size does not fit a long
+    /// (a shape with a zero dimension has size 0 however large the others are).
+    /// </summary>
+    public static bool TryByteLength(ReadOnlySpan<long> shape, int elementSize, out long bytes)
+    {
+        bytes = 0;
+        foreach (var d in shape)
+        {
+            if (d < 0) return false;
+            if (d == 0) return true;
+        }
+        long n = elementSize;
+        foreach (var d in shape)
+        {
+            if (n > long.MaxValue / d) return false;
+            n *= d;
+        }
+        bytes = n;
+        return true;
+    }
+
     public static string Format(ReadOnlySpan<long> shape)
     {
         var parts = new string[shape.Length];

@@ -38,7 +38,15 @@ internal ref struct ProtobufReader(ReadOnlySpan<byte> data, string source)
         throw Broken("a varint longer than 10 bytes");
     }
 
-    public float ReadFixed32Float()
+    /// <summary>An int32 field: protobuf writes a negative value sign-extended to 64 bits; anything that is not an int32 is refused.</summary>
+    public int ReadInt32(string name)
+    {
+        long v = (long)ReadVarint();
+        if (v is < int.MinValue or > int.MaxValue) throw Broken($"{name} {(ulong)v} is not a 32-bit integer");
+        return (int)v;
+    }
+
+        public float ReadFixed32Float()
     {
         if (position + 4 > data.Length) throw Broken("a fixed32 running past the end");
         float v = BinaryPrimitives.ReadSingleLittleEndian(data.Slice(position, 4));

@@ -102,7 +102,8 @@ public sealed class SentencePieceModel
         if (missing >= 0) throw new IxcException($"{source}: byte fallback needs 256 byte pieces, 0x{missing:X2} is missing");
         UnknownId = unk;
         ByteIds = bytes;
-        if (bosId >= pieces.Count || eosId >= pieces.Count)
+        // sentencepiece writes -1 for "no such token"; this encoder needs both (InternLM2 has them), so a negative id is refused too
+        if (bosId < 0 || eosId < 0 || bosId >= pieces.Count || eosId >= pieces.Count)
             throw new IxcException($"{source}: bos_id {bosId} / eos_id {eosId} outside the vocabulary of {pieces.Count}");
     }
 
@@ -225,8 +226,8 @@ public sealed class SentencePieceModel
                 case (3, 0): t.ModelType = (int)r.ReadVarint(); break;
                 case (24, 0): t.TreatWhitespaceAsSuffix = r.ReadVarint() != 0; break;
                 case (35, 0): t.ByteFallback = r.ReadVarint() != 0; break;
-                case (41, 0): t.BosId = (int)(long)r.ReadVarint(); break;
-                case (42, 0): t.EosId = (int)(long)r.ReadVarint(); break;
+                case (41, 0): t.BosId = r.ReadInt32("bos_id"); break;
+                case (42, 0): t.EosId = r.ReadInt32("eos_id"); break;
                 case (44, 2): t.UnknownSurface = Encoding.UTF8.GetString(r.ReadLengthDelimited()); break;
                 default: r.Skip(wire); break;
             }
