@@ -121,4 +121,49 @@ public class VideoTests
         var e = Assert.Throws<IxcException>(() => VideoFrames.Load(VisionGoldens.MediaPath("vision/media/broken_garbage.png")));
         Assert.DoesNotContain('\n', e.Message);
     }
+
+    [Fact]
+    public void A_tool_that_overruns_its_time_limit_is_ended_with_one_line()
+    {
+        var e = Assert.Throws<IxcException>(() => VideoFrames.Load(VideoPath("video_long.mp4"), limits: new DecodeOptions(ToolTimeout: TimeSpan.FromMilliseconds(1))));
+        Assert.Contains("did not finish within 0.001 s and was ended", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+}
+
+/// <summary>Runs alone (it changes the process's current directory to hand ffmpeg bare relative names).</summary>
+[CollectionDefinition("current directory", DisableParallelization = true)]
+public sealed class CurrentDirectoryCollection;
+
+[Collection("current directory")]
+public sealed class VideoFileNameTests
+{
+    private static string VideoPath(string name) => VisionGoldens.MediaPath("vision/media/" + name);
+
+    [Fact]
+    public void File_names_are_never_read_as_options_or_protocols()
+    {
+        // names ffmpeg would otherwise take for a protocol, an option or stdin: the same frames as the plain name
+        string dir = Path.Combine(Path.GetTempPath(), $"ixc25-videonames-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var expected = VideoFrames.Load(VideoPath("video_landscape.mp4"));
+            foreach (var name in new[] { "http:x.mp4", "-y.mp4", "concat:a|b.mp4" })
+            {
+                string path = Path.Combine(dir, name);
+                File.Copy(VideoPath("video_landscape.mp4"), path);
+                string cwd = Environment.CurrentDirectory;
+                Environment.CurrentDirectory = dir;
+                try
+                {
+                    var frames = VideoFrames.Load(name); // relative, as a user types it
+                    Assert.Equal(expected.Count, frames.Count);
+                    Assert.Equal(expected[^1].Pixels, frames[^1].Pixels);
+                }
+                finally { Environment.CurrentDirectory = cwd; }
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

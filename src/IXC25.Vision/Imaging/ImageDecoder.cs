@@ -10,10 +10,15 @@ namespace IXC25.Vision.Imaging;
 /// <param name="MaxPixels">Images with more pixels than this are refused from their header, before any
 /// pixel memory is allocated. The default is PIL's own refusal threshold
 /// (<c>DecompressionBombError</c> above 2 x <c>Image.MAX_IMAGE_PIXELS</c> = 178,956,970 pixels).</param>
-public sealed record DecodeOptions(long MaxPixels = DecodeOptions.DefaultMaxPixels)
+/// <param name="ToolTimeout">Time one run of ffprobe or ffmpeg (video) may take before it and every process it
+/// started are ended and the video refused; null: <see cref="DefaultToolTimeout"/>.</param>
+public sealed record DecodeOptions(long MaxPixels = DecodeOptions.DefaultMaxPixels, TimeSpan? ToolTimeout = null)
 {
     public const long DefaultMaxPixels = 2L * 89_478_485;
+    /// <summary>Ten minutes: decoding 32 sampled frames of any sane video takes seconds; a hang or a hostile file must not hold the process forever.</summary>
+    public static readonly TimeSpan DefaultToolTimeout = TimeSpan.FromMinutes(10);
     public static DecodeOptions Default { get; } = new();
+    public TimeSpan Timeout => ToolTimeout ?? DefaultToolTimeout;
 }
 
 /// <summary>

@@ -30,11 +30,12 @@ public static class VideoFrames
     /// <summary>File extensions upstream treats as video (modeling_internlm_xcomposer2.py).</summary>
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { ".mp4", ".avi", ".mkv", ".mov", ".wmv" };
 
-    public static VideoInfo Probe(string path)
+    public static VideoInfo Probe(string path, DecodeOptions? limits = null)
     {
         CheckReadable(path);
         string json = Run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
-            "stream=avg_frame_rate,r_frame_rate,width,height,nb_frames:stream_side_data=rotation", "-of", "json", path], path, out _);
+            "stream=avg_frame_rate,r_frame_rate,width,height,nb_frames:stream_side_data=rotation", "-of", "json", Input(path)], path,
+            (limits ?? DecodeOptions.Default).Timeout, out _);
         try
         {
             using var doc = JsonDocument.Parse(json);
@@ -88,19 +89,19 @@ public static class VideoFrames
     /// <summary>Decodes the video and returns upstream's sampled frames (at most <paramref name="maxFrames"/>).</summary>
     public static List<RgbImage> Load(string path, int maxFrames = MaxFrames, DecodeOptions? limits = null)
     {
-        var info = Probe(path);
         limits ??= DecodeOptions.Default;
+        var info = Probe(path, limits);
         if ((long)info.Width * info.Height > limits.MaxPixels)
             throw new IxcException($"{path}: video frames of {info.Width}x{info.Height} exceed the pixel limit of {limits.MaxPixels}");
         // One pass when the container's frame count is right (the usual case); otherwise a second pass
         // with the count measured by the first.
         long guess = info.FrameCountHint ?? 0;
         var wanted = SampleIndices(guess, info.Fps, maxFrames);
-        var (frames, decoded) = Decode(path, info, wanted);
+        var (frames, decoded) = Decode(path, info, wanted, limits.Timeout);
         var exact = SampleIndices(decoded, info.Fps, maxFrames);
         if (!exact.AsSpan().SequenceEqual(wanted))
         {
-            (frames, long again) = Decode(path, info, exact);
+            (frames, long again) = Decode(path, info, exact, limits.Timeout);
             if (again != decoded) throw new IxcException($"{path}: ffmpeg decoded {decoded} frames, then {again}: the video cannot be read reproducibly");
         }
         if (frames.Count == 0) throw new IxcException($"{path}: the video has no frames");
@@ -108,14 +109,15 @@ public static class VideoFrames
     }
 
     /// <summary>Every decoded frame's index and pixels are streamed; the ones in <paramref name="keep"/> are returned. Also returns the number of frames decoded.</summary>
-    private static (List<RgbImage> Frames, long Decoded) Decode(string path, VideoInfo info, int[] keep)
+    private static (List<RgbImage> Frames, long Decoded) Decode(string path, VideoInfo info, int[] keep, TimeSpan timeout)
     {
         int frameBytes = checked(info.Width * info.Height * 3);
         var keepSet = new HashSet<int>(keep);
         var frames = new List<RgbImage>();
-        var psi = Start("ffmpeg", ["-v", "error", "-nostdin", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+        var psi = Start("ffmpeg", ["-v", "error", "-nostdin", "-i", Input(path), "-map", "0:v:0", "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
         using var p = StartProcess(psi, path);
+        using var watchdog = new Watchdog(p, timeout);
         var stderrTask = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.BaseStream;
         var buffer = new byte[frameBytes];
@@ -124,14 +126,46 @@ public static class VideoFrames
         {
             int got = stdout.ReadAtLeast(buffer, frameBytes, throwOnEndOfStream: false);
             if (got == 0) break;
+            if (got < frameBytes) watchdog.ThrowIfFired(path, "ffmpeg");
             if (got < frameBytes) throw new IxcException($"{path}: ffmpeg stopped in the middle of frame {index} ({got} of {frameBytes} bytes)");
             if (keepSet.Contains((int)Math.Min(index, int.MaxValue))) frames.Add(new RgbImage(info.Width, info.Height, (byte[])buffer.Clone()));
             index++;
         }
         p.WaitForExit();
         string err = stderrTask.GetAwaiter().GetResult();
+        watchdog.ThrowIfFired(path, "ffmpeg");
         if (p.ExitCode != 0) throw new IxcException($"{path}: ffmpeg failed ({FirstLine(err)})");
         return (frames, index);
+    }
+
+    /// <summary>The input argument of ffmpeg/ffprobe: the file protocol and the full path, so that no file name is
+    /// read as an option ("-x.mp4"), a protocol ("http:x.mp4", "concat:a|b") or stdin ("-").</summary>
+    private static string Input(string path) => "file:" + Path.GetFullPath(path);
+
+    /// <summary>Ends a child (and every process it started) that runs longer than its time limit.</summary>
+    private sealed class Watchdog : IDisposable
+    {
+        private readonly Timer _timer;
+        private readonly TimeSpan _limit;
+        private volatile bool _fired;
+
+        public Watchdog(Process p, TimeSpan limit)
+        {
+            _limit = limit;
+            _timer = new Timer(_ =>
+            {
+                try { if (p.HasExited) return; } catch (InvalidOperationException) { return; }
+                _fired = true;
+                try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
+            }, null, limit, System.Threading.Timeout.InfiniteTimeSpan);
+        }
+
+        public void ThrowIfFired(string path, string exe)
+        {
+            if (_fired) throw new IxcException(FormattableString.Invariant($"{path}: {exe} did not finish within {_limit.TotalSeconds:0.###} s and was ended with every process it started"));
+        }
+
+        public void Dispose() => _timer.Dispose();
     }
 
     private static ProcessStartInfo Start(string exe, string[] args)
@@ -148,13 +182,15 @@ public static class VideoFrames
         { throw new IxcException($"{path}: cannot run '{psi.FileName}' ({e.Message}); install ffmpeg (scripts/setup.sh does)", e); }
     }
 
-    private static string Run(string exe, string[] args, string path, out string stderr)
+    private static string Run(string exe, string[] args, string path, TimeSpan timeout, out string stderr)
     {
         using var p = StartProcess(Start(exe, args), path);
+        using var watchdog = new Watchdog(p, timeout);
         var errTask = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         stderr = errTask.GetAwaiter().GetResult();
+        watchdog.ThrowIfFired(path, exe);
         if (p.ExitCode != 0) throw new IxcException($"{path}: {exe} cannot read the video ({FirstLine(stderr)})");
         return output;
     }
