@@ -60,17 +60,7 @@ public sealed class ConformCommandTests
     public void A_failing_case_is_written_and_replayed()
     {
         // a shell port that gets every tokenize case wrong: the kit shrinks, writes a folder, prints the replay line
-        string script = Path.Combine(Path.GetTempPath(), $"ixc25-wrongport-{Guid.NewGuid():N}.sh");
-        File.WriteAllText(script, """
-            #!/bin/sh
-            while IFS= read -r line; do
-              id=$(printf '%s' "$line" | sed -E 's/^\{"id":([0-9]+).*/\1/')
-              case "$line" in
-                *'"surface":"hello"'*) printf '{"id":%s,"status":"ok","name":"wrong","version":"1","protocol_version":1,"surfaces":["tokenize"]}\n' "$id" ;;
-                *) printf '{"id":%s,"status":"ok","ids":[1,2]}\n' "$id" ;;
-              esac
-            done
-            """);
+        string script = IXC25.Conformance.Tests.ShellPort.Write("printf '{\"id\":%s,\"status\":\"ok\",\"ids\":[1,2]}\\n' \"$id\"", "wrong");
         string outDir = Path.Combine(Path.GetTempPath(), $"ixc25-conform-{Guid.NewGuid():N}");
         try
         {

@@ -13,26 +13,9 @@ namespace IXC25.Conformance.Tests;
 /// </summary>
 public sealed class PortFailureTests(ReferenceFixture fixture, ITestOutputHelper output) : IClassFixture<ReferenceFixture>
 {
-    /// <summary>A shell port: answers the handshake (tokenize), then runs <paramref name="behaviour"/> for each request ($id is set).</summary>
-    private static string Script(string behaviour)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"ixc25-port-{Guid.NewGuid():N}.sh");
-        File.WriteAllText(path, """
-            #!/bin/sh
-            while IFS= read -r line; do
-              id=$(printf '%s' "$line" | sed -E 's/^\{"id":([0-9]+).*/\1/')
-              case "$line" in
-                *'"surface":"hello"'*) printf '{"id":%s,"status":"ok","name":"shell","version":"1","protocol_version":1,"surfaces":["tokenize"]}\n' "$id" ;;
-                *) BEHAVIOUR ;;
-              esac
-            done
-            """.Replace("BEHAVIOUR", behaviour));
-        return path;
-    }
-
     private ConformanceReport Run(string behaviour, int cases = 3, double timeoutSeconds = 10)
     {
-        string script = Script(behaviour);
+        string script = ShellPort.Write(behaviour);
         try
         {
             using var port = new ProcessPort("/bin/sh " + script, TimeSpan.FromSeconds(timeoutSeconds));
@@ -83,7 +66,7 @@ public sealed class PortFailureTests(ReferenceFixture fixture, ITestOutputHelper
     [Fact]
     public void Port_without_handshake_is_one_clear_error()
     {
-        string script = Script("true");
+        string script = ShellPort.Write("true");
         File.WriteAllText(script, "#!/bin/sh\nread line\necho nonsense\n");
         try
         {

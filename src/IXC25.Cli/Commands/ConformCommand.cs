@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using IXC25.Conformance.Engine;
@@ -90,6 +89,4 @@ internal static class ConformCommand
     /// <summary>A word quoted for /bin/sh when it needs it.</summary>
     public static string ShellQuote(string s) =>
         s.Length > 0 && s.All(ch => char.IsLetterOrDigit(ch) || "-_./=:,+@".Contains(ch)) ? s : "'" + s.Replace("'", "'\\''") + "'";
-
-    internal static string Num(double v) => v.ToString("0.###e+0", CultureInfo.InvariantCulture);
 }

@@ -19,7 +19,7 @@ public sealed class PromptEngine : IEngineSurface
 
     public PortReply Handle(PortRequest request, EngineContext context)
     {
-        var tokenizer = context.Cached("tokenizer", () => InternLM2Tokenizer.Load(InternLM2Tokenizer.BundledModelPath));
+        var tokenizer = context.Tokenizer;
         var images = new List<PromptImage>();
         foreach (var node in request.Fields["images"]!.AsArray())
         {

@@ -40,7 +40,7 @@ public sealed class ConformanceRunner(IPort port, IPort reference, IReadOnlyList
         var report = new ConformanceReport(port.Info, o.Seed) { Strict = o.Strict };
         var chosen = o.Surfaces.Count == 0 ? surfaces : o.Surfaces.Select(n => surfaces.FirstOrDefault(s => s.Name == n)
             ?? throw new Runtime.IxcException($"--surface {n}: not a surface of the kit ({string.Join(", ", surfaces.Select(s => s.Name))})")).ToList();
-        string work = Path.Combine(Path.GetTempPath(), $"ixc25-conform-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+        string work = Directory.CreateTempSubdirectory("ixc25-conform-").FullName;
         try
         {
             foreach (var s in chosen) report.Surfaces.Add(RunSurface(s, o, work));

@@ -56,7 +56,7 @@ public sealed class ConformanceProperties : IDisposable
 
     private bool Holds(ISurface surface, object c, IPort port)
     {
-        string folder = Path.Combine(Path.GetTempPath(), $"ixc25-prop-{Guid.NewGuid():N}");
+        string folder = Directory.CreateTempSubdirectory("ixc25-prop-").FullName;
         try
         {
             var run = CaseRunner.Run(surface, c, port, _reference, folder, keepFiles: false);

@@ -97,7 +97,7 @@ public sealed class TokenizeSurface : Surface<TokenizeCase>
     }
 
     private static readonly Lazy<IXC25.Tokenizer.InternLM2Tokenizer> Vocabulary =
-        new(() => IXC25.Tokenizer.InternLM2Tokenizer.Load(IXC25.Tokenizer.InternLM2Tokenizer.BundledModelPath));
+        new(() => IXC25.Tokenizer.InternLM2Tokenizer.Load(Engine.EngineContext.TokenizerPath));
 
     private static int[]? Ids(PortReply reply) =>
         reply.Fields["ids"] is JsonArray a && a.All(n => n is JsonValue v && v.TryGetValue<int>(out _)) ? [.. a.Select(n => (int)n!)] : null;
