@@ -53,7 +53,9 @@ public sealed class ChatEngine : IDisposable
                 progress?.Invoke("note: only chat mode uses the conversation history (as upstream); this turn ignores it");
             int maxLength = request.Mode == ChatMode.Write ? 8192 : ChatPrompt.DefaultMaxLength;
             Model.SetMode(request.Mode switch { ChatMode.Write => IXC25.Model.Ixc25Modes.Write, ChatMode.Web => IXC25.Model.Ixc25Modes.Web, _ => IXC25.Model.Ixc25Modes.Chat });
-            var prompt = PreparedPrompt.Chat(tok, request.Question, request.Media, useHistory, meta, request.HdNum, maxLength);
+            var prompt = PreparedPrompt.Chat(tok, request.Question, request.Media, useHistory, meta, request.HdNum, maxLength, request.Decode);
+            if (prompt.Layout.Truncated && request.StrictLength)
+                throw new IxcException($"the prompt has {prompt.Layout.UntruncatedLength} positions, more than max_length {maxLength}");
             if (prompt.Layout.Truncated)
                 progress?.Invoke($"warning: the prompt has {prompt.Layout.UntruncatedLength} positions and is cut at max_length {maxLength} (upstream behaviour)");
             var config = request.Generation ?? request.Mode switch
@@ -63,8 +65,10 @@ public sealed class ChatEngine : IDisposable
                 _ => GenerationConfig.Chat,
             };
             if (request.Customize is not null) config = request.Customize(config);
+            if (request.StrictLength && (long)prompt.Layout.TotalLength + config.MaxNewTokens > Model.Options.MaxContext)
+                throw new IxcException($"the prompt ({prompt.Layout.TotalLength} positions) plus max_new_tokens ({config.MaxNewTokens}) exceeds the context of {Model.Options.MaxContext} positions");
             MemoryCheck.Ensure(Model, prompt.Layout.TotalLength + config.MaxNewTokens);
-            var decoder = new Ixc25Decoder(Model, prompt, PromptInput.Embeddings, progress);
+            using var decoder = new Ixc25Decoder(Model, prompt, PromptInput.Embeddings, progress);
             Func<InternLM2Tokenizer, int[], string> decode = request.Mode == ChatMode.Chat ? (t, ids) => t.DecodeResponse(ids) : DecodeTask;
             var stream = new TextStream(tok, decode);
             var result = Generator.Generate(decoder, config, id =>

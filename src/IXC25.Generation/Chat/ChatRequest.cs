@@ -37,4 +37,13 @@ public sealed record ChatRequest
     public bool UseMeta { get; init; }
 
     public string? MetaInstruction { get; init; }
+
+    /// <summary>Limits for decoding the attached images (e.g. the pixel limit, the decompression-bomb guard); null: the front end's defaults.</summary>
+    public IXC25.Vision.Imaging.DecodeOptions? Decode { get; init; }
+
+    /// <summary>
+    /// Refuse (<see cref="IXC25.Runtime.IxcException"/>) a prompt longer than the mode's max_length instead of cutting it as
+    /// upstream does, and a prompt plus max_new_tokens beyond the model's context (a server answers these with 400).
+    /// </summary>
+    public bool StrictLength { get; init; }
 }

@@ -18,13 +18,15 @@ public enum PromptInput
 /// <see cref="IDecoderModel"/> over a loaded <see cref="Ixc25Model"/> and one <see cref="PreparedPrompt"/>:
 /// the prefill encodes the prompt's images (timed as <see cref="ImageEncodingTime"/>), builds the input
 /// sequence and runs the decoder into a fresh KV cache (<see cref="LanguageModelPrefillTime"/>). Not
-/// thread-safe (the model is not).
+/// thread-safe (the model is not). Disposing it frees the KV cache of every sequence it made (the
+/// prefilled one and all forks), so a finished or cancelled request gives its memory back at once.
 /// </summary>
-public sealed class Ixc25Decoder : IDecoderModel
+public sealed class Ixc25Decoder : IDecoderModel, IDisposable
 {
     private readonly Ixc25Model _model;
     private readonly PreparedPrompt _prompt;
     private readonly Action<string>? _progress;
+    private readonly List<SequenceKv> _caches = [];
 
     /// <param name="progress">Receives one line before each image is encoded and before the decoder prefill.</param>
     public Ixc25Decoder(Ixc25Model model, PreparedPrompt prompt, PromptInput input = PromptInput.Embeddings, Action<string>? progress = null)
@@ -72,12 +74,26 @@ public sealed class Ixc25Decoder : IDecoderModel
             try { output.Read(0, logits); }
             finally { _model.Ops.Release(output); }
             LanguageModelPrefillTime = sw.Elapsed;
-            return new Ixc25Sequence(_model, cache);
+            lock (_caches) _caches.Add(cache);
+            return new Ixc25Sequence(_model, cache, _caches);
         }
         catch
         {
             cache.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>KV caches made by this decoder and not yet freed.</summary>
+    public int LiveCaches { get { lock (_caches) return _caches.Count; } }
+
+    /// <summary>Frees the KV cache of every sequence this decoder made; the sequences must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        lock (_caches)
+        {
+            foreach (var c in _caches) c.Dispose();
+            _caches.Clear();
         }
     }
 }
@@ -91,11 +107,14 @@ public sealed class Ixc25Decoder : IDecoderModel
 public sealed class Ixc25Sequence : IDecoderSequence
 {
     private readonly Ixc25Model _model;
+    private readonly List<SequenceKv>? _owner;
 
-    public Ixc25Sequence(Ixc25Model model, SequenceKv cache)
+    /// <param name="owner">Where forks register their caches (the decoder that frees them), or null.</param>
+    public Ixc25Sequence(Ixc25Model model, SequenceKv cache, List<SequenceKv>? owner = null)
     {
         _model = model;
         Cache = cache;
+        _owner = owner;
     }
 
     public SequenceKv Cache { get; }
@@ -111,7 +130,9 @@ public sealed class Ixc25Sequence : IDecoderSequence
     public IDecoderSequence Fork()
     {
         // a fresh cache (doubling growth from its initial capacity), filled by copying
-        var copy = new Ixc25Sequence(_model, _model.NewCache());
+        var cache = _model.NewCache();
+        if (_owner is not null) lock (_owner) _owner.Add(cache);
+        var copy = new Ixc25Sequence(_model, cache, _owner);
         copy.CopyFrom(this);
         return copy;
     }

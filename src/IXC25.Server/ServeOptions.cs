@@ -1,0 +1,72 @@
+using IXC25.Generation.Chat;
+using IXC25.Model.Inference;
+using IXC25.Runtime;
+using IXC25.Vision.Imaging;
+
+namespace IXC25.Server;
+
+/// <summary>
+/// Everything `ixc25 serve` is told besides the model: where it listens, who may call it, and its limits.
+/// </summary>
+public sealed record ServeOptions
+{
+    /// <summary>Largest accepted <see cref="MaxBatch"/>.</summary>
+    public const int MaxBatchLimit = 256;
+
+    /// <summary>Address to bind; loopback by default (the server has no TLS: put a proxy in front to expose it).</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (see <see cref="IxcServer.BaseAddress"/>).</summary>
+    public int Port { get; init; } = 8080;
+
+    /// <summary>When set, /v1/* requires <c>Authorization: Bearer KEY</c> (compared in constant time).</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>
+    /// Requests generating at once. Today's <see cref="ChatEngine"/> runs them one forward pass at a time; with batched
+    /// decode this is the number of sequences decoded together. Handed to the engine in one place only:
+    /// <see cref="CreateEngine"/>.
+    /// </summary>
+    public int MaxBatch { get; init; } = 1;
+
+    /// <summary>Requests waiting for a generation slot; one more is answered 429 with Retry-After.</summary>
+    public int MaxQueue { get; init; } = 64;
+
+    /// <summary>Largest request body (base64 images included); larger is 413.</summary>
+    public long MaxBodyBytes { get; init; } = 64L << 20;
+
+    /// <summary>Largest image (width x height) accepted: the front end's decompression-bomb guard, checked from the header.</summary>
+    public long MaxPixels { get; init; } = 64_000_000;
+
+    /// <summary>How long a shutdown (Ctrl-C, SIGTERM) lets running generations finish before cancelling them.</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The id of the one model served (GET /v1/models; the "model" field must name it); null: the model folder's name.</summary>
+    public string? ModelId { get; init; }
+
+    /// <summary>Where the one-line JSON request log goes; null: standard error.</summary>
+    public TextWriter? Log { get; init; }
+
+    /// <summary>Throws <see cref="IxcException"/> naming the first option out of range (the CLI's flag names).</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Host)) throw new IxcException("--host must not be empty");
+        if (Port is < 0 or > 65535) throw new IxcException($"--port must be between 0 and 65535 (got {Port})");
+        if (ApiKey is { } k && (k.Length == 0 || k.Any(char.IsWhiteSpace)))
+            throw new IxcException("--api-key must be a non-empty string without spaces");
+        if (MaxBatch is < 1 or > MaxBatchLimit) throw new IxcException($"--max-batch must be between 1 and {MaxBatchLimit} (got {MaxBatch})");
+        if (MaxQueue < 0) throw new IxcException($"--max-queue must be 0 or more (got {MaxQueue})");
+        if (MaxBodyBytes < 1024) throw new IxcException($"--max-body must be at least 1024 bytes (got {MaxBodyBytes})");
+        if (MaxPixels < 1) throw new IxcException($"--max-pixels must be positive (got {MaxPixels})");
+        if (ShutdownGrace < TimeSpan.Zero) throw new IxcException("the shutdown grace period must not be negative");
+    }
+
+    internal DecodeOptions Decode => new(MaxPixels);
+
+    /// <summary>
+    /// The engine the server runs. MERGE POINT for batched decode (branch batchdec): this is the one place
+    /// <see cref="MaxBatch"/> goes to the engine, e.g. <c>ChatEngine.FromModel(model, new BatchOptions(MaxBatch))</c>.
+    /// Until then the engine serializes the requests that <see cref="MaxBatch"/> lets in.
+    /// </summary>
+    public ChatEngine CreateEngine(Ixc25Model model) => ChatEngine.FromModel(model);
+}
