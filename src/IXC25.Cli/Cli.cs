@@ -34,6 +34,7 @@ public static class Cli
         yield return ChatCommand.Create();
         yield return ConformCommand.Create();
         yield return ServePortCommand.Create();
+        yield return ServeCommand.Create();
         yield break;
     }
 
