@@ -53,7 +53,7 @@ public sealed class IxcServer : IAsyncDisposable
     public static async Task<IxcServer> StartAsync(ChatEngine engine, ServeOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var address = ParseHost(options.Host);
+        var address = options.Address;
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ApplicationName = "IXC25.Server" });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
@@ -180,11 +180,6 @@ public sealed class IxcServer : IAsyncDisposable
         string last = Path.GetFileName(name);
         return last.Length > 0 ? last : name;
     }
-
-    private static IPAddress ParseHost(string host) =>
-        host == "localhost" ? IPAddress.Loopback
-        : IPAddress.TryParse(host, out var ip) ? ip
-        : throw new IxcException($"--host must be an IP address or localhost (got '{host}')");
 
     /// <summary>Completes when the server has stopped (Ctrl-C, SIGTERM or <see cref="StopAsync"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);

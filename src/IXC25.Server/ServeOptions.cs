@@ -50,7 +50,7 @@ public sealed record ServeOptions
     /// <summary>Throws <see cref="IxcException"/> naming the first option out of range (the CLI's flag names).</summary>
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(Host)) throw new IxcException("--host must not be empty");
+        _ = Address;
         if (Port is < 0 or > 65535) throw new IxcException($"--port must be between 0 and 65535 (got {Port})");
         if (ApiKey is { } k && (k.Length == 0 || k.Any(char.IsWhiteSpace)))
             throw new IxcException("--api-key must be a non-empty string without spaces");
@@ -62,6 +62,12 @@ public sealed record ServeOptions
     }
 
     internal DecodeOptions Decode => new(MaxPixels);
+
+    /// <summary>The address to bind: an IP address, or localhost (loopback).</summary>
+    internal System.Net.IPAddress Address =>
+        Host == "localhost" ? System.Net.IPAddress.Loopback
+        : System.Net.IPAddress.TryParse(Host, out var ip) ? ip
+        : throw new IxcException($"--host must be an IP address or localhost (got '{Host}')");
 
     /// <summary>
     /// The engine the server runs. MERGE POINT for batched decode (branch batchdec): this is the one place
