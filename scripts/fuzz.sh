@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target="${1:-}"; minutes="${2:-10}"
-targets="safetensors torchzip config sentencepiece image compare port-request"
+targets="safetensors torchzip config sentencepiece image compare port-request server-request"
 if [[ -z "$target" || " $targets " != *" $target "* ]]; then
   echo "usage: scripts/fuzz.sh TARGET [MINUTES]   (TARGET: $targets)" >&2; exit 2
 fi
@@ -22,7 +22,7 @@ dotnet build tests/fuzz/IXC25.Fuzz -c Release -nologo -v quiet -clp:ErrorsOnly -
 echo "== instrument"
 dotnet tool restore >/dev/null
 # the engine's assemblies (never the driver, the targets library or SharpFuzz itself)
-for dll in IXC25.Runtime IXC25.Tokenizer IXC25.Vision IXC25.Model IXC25.Graph IXC25.Conformance; do
+for dll in IXC25.Runtime IXC25.Tokenizer IXC25.Vision IXC25.Model IXC25.Graph IXC25.Conformance IXC25.Server; do
   dotnet tool run sharpfuzz "$bin/$dll.dll" >/dev/null
   echo "   $dll.dll"
 done

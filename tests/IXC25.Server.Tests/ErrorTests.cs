@@ -135,4 +135,24 @@ public sealed class ErrorTests(ServerFixture f)
         req.Headers.Authorization = new("Bearer", ServerFixture.Key);
         await Error(await f.Http.SendAsync(req), HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task ABodyThatIsNotUtf8OrRepeatsANameIsA400()
+    {
+        // found by the server-request fuzz target: an invalid UTF-8 string in a message was a 500 (the JSON reader
+        // throws InvalidOperationException when the string is read); a repeated name meant whichever a reader took
+        async Task<JsonElement> Send(byte[] bytes)
+        {
+            var req = new HttpRequestMessage(HttpMethod.Post, new Uri(f.Main.BaseAddress, "v1/chat/completions")) { Content = new ByteArrayContent(bytes) };
+            req.Content.Headers.ContentType = new("application/json");
+            req.Headers.Authorization = new("Bearer", ServerFixture.Key);
+            return await Error(await f.Http.SendAsync(req), HttpStatusCode.BadRequest);
+        }
+        string head = "{\"model\":\"" + f.Main.ModelId + "\",\"messages\":[{\"role\":\"user\",\"content\":\"";
+        byte[] bad = [.. System.Text.Encoding.UTF8.GetBytes(head), 0xFF, 0xFE, .. "\"}]}"u8.ToArray()];
+        var e = await Send(bad);
+        Assert.Equal($"the request body is not valid UTF-8 (byte {head.Length})", e.GetProperty("message").GetString());
+        var d = await Send(System.Text.Encoding.UTF8.GetBytes("{\"model\":\"" + f.Main.ModelId + "\",\"model\":\"other\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
+        Assert.Contains("Duplicate property 'model'", d.GetProperty("message").GetString());
+    }
 }

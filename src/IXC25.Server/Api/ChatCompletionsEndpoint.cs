@@ -200,18 +200,19 @@ internal static class ChatCompletionsEndpoint
     {
         if (http.Request.ContentLength > options.MaxBodyBytes)
             throw ApiError.TooLarge($"the request body of {http.Request.ContentLength} bytes exceeds the limit of {options.MaxBodyBytes} bytes");
+        // the whole body in memory (JsonDocument would buffer it anyway; Kestrel stops it at MaxBodyBytes), then read as
+        // CompletionRequestParser.ParseBody reads it: UTF-8 checked first, JSON with the body options
+        var body = new MemoryStream();
         try
         {
-            using var doc = await JsonDocument.ParseAsync(http.Request.Body, new JsonDocumentOptions { MaxDepth = 32 }, http.RequestAborted);
-            return doc.RootElement.Clone();
+            await http.Request.Body.CopyToAsync(body, http.RequestAborted);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw ApiError.TooLarge($"the request body exceeds the limit of {options.MaxBodyBytes} bytes");
         }
-        catch (JsonException e)
-        {
-            throw ApiError.BadRequest($"the request body is not valid JSON ({e.Message})");
-        }
+        if (body.Length > options.MaxBodyBytes)
+            throw ApiError.TooLarge($"the request body exceeds the limit of {options.MaxBodyBytes} bytes");
+        return CompletionRequestParser.ReadJson(body.GetBuffer().AsMemory(0, (int)body.Length));
     }
 }

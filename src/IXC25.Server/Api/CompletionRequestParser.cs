@@ -26,6 +26,40 @@ public sealed record ParsedCompletion(ChatRequest Request, IReadOnlyList<ChatTur
 /// </summary>
 public static class CompletionRequestParser
 {
+    /// <summary>
+    /// How a body is read: nesting up to 32 levels, and a name given twice in one object refused (two "model" or
+    /// "messages" members would otherwise mean whichever a reader happens to take).
+    /// </summary>
+    public static JsonDocumentOptions BodyOptions { get; } = new() { MaxDepth = 32, AllowDuplicateProperties = false };
+
+    /// <summary>A whole body: <see cref="ReadJson"/>, then <see cref="Parse"/> (the endpoint does the same in two steps).</summary>
+    public static ParsedCompletion ParseBody(ReadOnlyMemory<byte> body, string modelId, ServeOptions options) =>
+        Parse(ReadJson(body), modelId, options);
+
+    /// <summary>
+    /// The body as JSON: valid UTF-8 throughout (checked first: the JSON reader only notices a bad string when it is
+    /// read, which would be a 500), then parsed with <see cref="BodyOptions"/>. Problems are 400s.
+    /// </summary>
+    public static JsonElement ReadJson(ReadOnlyMemory<byte> body)
+    {
+        var span = body.Span;
+        if (!System.Text.Unicode.Utf8.IsValid(span))
+        {
+            int valid = 0;
+            while (System.Text.Rune.DecodeFromUtf8(span[valid..], out _, out int used) == System.Buffers.OperationStatus.Done) valid += used;
+            throw ApiError.BadRequest($"the request body is not valid UTF-8 (byte {valid})");
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(body, BodyOptions);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw ApiError.BadRequest($"the request body is not valid JSON ({e.Message})");
+        }
+    }
+
     public static ParsedCompletion Parse(JsonElement root, string modelId, ServeOptions options)
     {
         if (root.ValueKind != JsonValueKind.Object) throw ApiError.BadRequest("the request body must be a JSON object");
