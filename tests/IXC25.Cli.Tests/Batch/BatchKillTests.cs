@@ -1,0 +1,81 @@
+using System.Diagnostics;
+
+namespace IXC25.Cli.Tests.Batch;
+
+/// <summary>
+/// The crash-safety promise of `ixc25 batch`: the batch process is killed with SIGKILL at random moments
+/// several times and rerun until it finishes; the results file then has exactly one line per request,
+/// equal (timings aside) and in the same order to an uninterrupted run's.
+/// </summary>
+public class BatchKillTests
+{
+    private static string[] Requests() =>
+    [
+        .. BatchJob.SmallRequests(10),
+        """{"id":"img-a","question":"Describe this image.","images":["cars1.jpg"],"hd_num":1,"do_sample":false,"max_new_tokens":6}""",
+        .. BatchJob.SmallRequests(14)[10..],
+        """{"id":"img-b","question":"What colour are the cars?","images":["cars1.jpg"],"hd_num":1,"max_new_tokens":6}""",
+    ];
+
+    private static Process Batch(BatchJob job, string output) => CliProcess.Start(CliProcess.Dotnet,
+        [CliProcess.Dll, "batch", "--model", BatchJob.Tiny, "--in", job.Requests, "--out", output, "--threads", "1"]);
+
+    [Fact]
+    public async Task KilledAtRandomMomentsAndRerunTheResultsEqualAnUninterruptedRun()
+    {
+        using var job = new BatchJob(Requests());
+        int total = Requests().Length;
+        string reference = Path.Combine(job.Dir, "reference.jsonl");
+        var sw = Stopwatch.StartNew();
+        var (code, err) = CliProcess.Run(CliProcess.Dotnet, [CliProcess.Dll, "batch", "--model", BatchJob.Tiny, "--in", job.Requests, "--out", reference, "--threads", "1"]);
+        Assert.True(code == 0, err);
+        double whole = sw.Elapsed.TotalMilliseconds;
+
+        int seed = Environment.TickCount;
+        var rng = new Random(seed);
+        int kills = 0, runs = 0;
+        var log = new List<string>();
+        while (true)
+        {
+            runs++;
+            Assert.True(runs < 30, $"seed {seed}: no end after {runs} runs; {string.Join("; ", log)}");
+            int before = File.Exists(job.Results) ? File.ReadAllLines(job.Results).Length : 0;
+            using var p = Batch(job, job.Results);
+            var stderr = p.StandardError.ReadToEndAsync();
+            if (kills < 5)
+            {
+                // a moment anywhere in what is left of the run: start-up, a request, a write
+                int delay = (int)(whole * (0.15 + 0.85 * rng.NextDouble()) * Math.Max(0.3, (total - before) / (double)total));
+                if (!p.WaitForExit(delay))
+                {
+                    p.Kill(); // SIGKILL
+                    await p.WaitForExitAsync();
+                    kills++;
+                    log.Add($"killed after {delay} ms with {before} lines before");
+                    AssertOnlyWholeLinesAndATornTail(job.Results);
+                    continue;
+                }
+            }
+            Assert.True(p.WaitForExit(TimeSpan.FromMinutes(3)), $"seed {seed}: batch hung");
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, $"seed {seed}: exit {p.ExitCode}: {await stderr}");
+            log.Add($"finished from {before} lines");
+            if (kills >= 3) break;
+            // finished before enough kills: start again from a fresh results file
+            File.Delete(job.Results);
+        }
+        var lines = BatchJob.Lines(job.Results);
+        Assert.Equal(total, lines.Count);
+        Assert.True(BatchJob.Lines(reference).SequenceEqual(lines), $"seed {seed}: {string.Join("; ", log)}");
+    }
+
+    /// <summary>What a kill may leave: complete result lines, then at most a part of one (cut by the next run).</summary>
+    private static void AssertOnlyWholeLinesAndATornTail(string path)
+    {
+        if (!File.Exists(path)) return;
+        var bytes = File.ReadAllBytes(path);
+        int complete = Array.LastIndexOf(bytes, (byte)'\n') + 1;
+        foreach (var line in System.Text.Encoding.UTF8.GetString(bytes, 0, complete).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            Assert.NotNull(System.Text.Json.Nodes.JsonNode.Parse(line)!["id"]);
+    }
+}
