@@ -162,7 +162,10 @@ internal sealed class ResultsFile : IDisposable
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String)
                 throw new IxcException($"{where}: not a result line (expected a JSON object with a string 'id'); not a results file of ixc25 batch?");
-            return (id.GetString()!, root.TryGetProperty("error", out _));
+            bool isError = root.TryGetProperty("error", out _);
+            if (!isError && !root.TryGetProperty("answer", out _))
+                throw new IxcException($"{where}: not a result line (it has neither 'answer' nor 'error'); not a results file of ixc25 batch?");
+            return (id.GetString()!, isError);
         }
     }
 

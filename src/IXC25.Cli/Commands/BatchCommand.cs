@@ -37,6 +37,7 @@ internal static class BatchCommand
         {
             var err = r.InvocationConfiguration.Error;
             string inPath = r.GetValue(input)!.FullName, outPath = r.GetValue(output)!.FullName;
+            if (string.Equals(inPath, outPath, StringComparison.Ordinal)) throw new IxcException($"--out {outPath}: is the requests file (give the results their own file)");
             var requests = BatchRequestReader.Read(inPath);
             var sh = ShardSpec.Parse(r.GetValue(shard));
             var mine = requests.Where(q => sh.Takes(q.Index)).ToList();
@@ -75,14 +76,18 @@ internal static class BatchCommand
                     {
                         progress.Starting(q.Id);
                         var outcome = runner.Run(q, cts.Token);
-                        if (outcome.Json is null || cts.IsCancellationRequested)
+                        if (outcome.Json is not null)
+                        {
+                            results.Append(q.Id, outcome.Json, outcome.Error is not null);
+                            progress.Finished(q.Id, outcome.Took, outcome.Error);
+                        }
+                        if (cts.IsCancellationRequested)
                         {
                             progress.Complete();
-                            err.WriteLine($"batch: interrupted; '{q.Id}' was not finished; {progress.Done} of {mine.Count} done; rerun the same command to continue");
+                            string dropped = outcome.Json is null ? $"'{q.Id}' was not finished; " : "";
+                            err.WriteLine($"batch: interrupted; {dropped}{progress.Done} of {mine.Count} done; rerun the same command to continue");
                             return 130;
                         }
-                        results.Append(q.Id, outcome.Json, outcome.Error is not null);
-                        progress.Finished(q.Id, outcome.Took, outcome.Error);
                     }
                     progress.Complete();
                 }

@@ -149,16 +149,16 @@ public class BatchCommandTests
         string traces = Path.Combine(job.Dir, "traces");
         var (code, _, err) = job.Run("--trace", traces, "--taps", "llm.*", "--taps", "image.*");
         Assert.True(code == 0, err);
-        Assert.Equal(["%2E", "..%2Fescape"], Directory.GetDirectories(traces).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(["%2E", "%2E.%2Fescape"], Directory.GetDirectories(traces).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Empty(Directory.GetFiles(job.Dir, "*.safetensors", SearchOption.TopDirectoryOnly));
         var line = JsonNode.Parse(File.ReadAllLines(job.Results)[0])!;
-        Assert.Equal("..%2Fescape/trace.safetensors", line["trace"]!.GetValue<string>());
+        Assert.Equal("%2E.%2Fescape/trace.safetensors", line["trace"]!.GetValue<string>());
 
         string reference = Path.Combine(job.Dir, "ref.safetensors");
         (code, _, err) = CliRunner.Run("trace", "--model", BatchJob.Tiny, "--image", Path.Combine(job.Dir, "cars1.jpg"), "--prompt", "Describe this image.",
             "--out", reference, "--taps", "llm.*", "--taps", "image.*");
         Assert.True(code == 0, err);
-        using var a = new IXC25.Runtime.IO.SafetensorsFile(Path.Combine(traces, "..%2Fescape", "trace.safetensors"));
+        using var a = new IXC25.Runtime.IO.SafetensorsFile(Path.Combine(traces, "%2E.%2Fescape", "trace.safetensors"));
         using var b = new IXC25.Runtime.IO.SafetensorsFile(reference);
         Assert.Equal(b.Tensors.Select(t => t.Name).Order(), a.Tensors.Select(t => t.Name).Order());
         Assert.True(a.Contains("llm.logits"));

@@ -93,6 +93,11 @@ public class BatchInputTests
         Assert.Contains("line 1: id 'other' is not a request of this job", err);
         File.WriteAllText(job.Results, "hello\n");
         Assert.Contains("results.jsonl line 1: not a result line", job.Run().Err);
+        File.Copy(job.Requests, job.Results, overwrite: true); // the requests are not results
+        Assert.Contains("results.jsonl line 1: not a result line (it has neither 'answer' nor 'error')", job.Run().Err);
+        Assert.Contains("is the requests file", CliRunner.Run("batch", "--model", BatchJob.Tiny, "--in", job.Requests, "--out", job.Requests).Err);
+        File.WriteAllText(job.Results, "hello\n");
+        Assert.Contains("results.jsonl line 1: not a result line", job.Run().Err);
         File.WriteAllText(job.Results, """{"id":"ok","answer":"x"}""" + "\n" + """{"id":"ok","answer":"y"}""" + "\n");
         Assert.Contains("line 2: id 'ok' has a second result line", job.Run().Err);
         Assert.Equal(2, File.ReadAllLines(job.Results).Length);
