@@ -58,6 +58,27 @@ public class BatchCommandTests
     }
 
     [Fact]
+    public void EachRequestStartsFromAFreshModel()
+    {
+        // the first prompt passes the tiny model's max_position_embeddings (2048): with --rope-mode hf it leaves
+        // the NTK-scaled rotary base behind in the model; the next request must not see it
+        string longQuestion = string.Concat(Enumerable.Repeat("word ", 2100));
+        string shortRequest = """{"id":"short","question":"Hello there","do_sample":false,"max_new_tokens":3}""";
+        using var after = new BatchJob($$"""{"id":"long","question":"{{longQuestion}}","do_sample":false,"max_new_tokens":1}""", shortRequest);
+        using var alone = new BatchJob(shortRequest);
+        foreach (var job in new[] { after, alone })
+        {
+            var (code, _, err) = job.Run("--rope-mode", "hf", "--trace", Path.Combine(job.Dir, "t"), "--taps", "llm.logits");
+            Assert.True(code == 0, err);
+        }
+        Assert.True(JsonNode.Parse(File.ReadAllLines(after.Results)[0])!["prompt_tokens"]!.GetValue<int>() > 2048);
+        Assert.Equal(BatchJob.Lines(alone.Results)[0], BatchJob.Lines(after.Results)[1]);
+        using var a = new IXC25.Runtime.IO.SafetensorsFile(Path.Combine(after.Dir, "t", "short", "trace.safetensors"));
+        using var b = new IXC25.Runtime.IO.SafetensorsFile(Path.Combine(alone.Dir, "t", "short", "trace.safetensors"));
+        Assert.True(a["llm.logits"].Data.Bytes.SequenceEqual(b["llm.logits"].Data.Bytes));
+    }
+
+    [Fact]
     public void ShardsPartitionTheRequestsAndGiveTheSameLines()
     {
         using var job = new BatchJob(BatchJob.SmallRequests(7));

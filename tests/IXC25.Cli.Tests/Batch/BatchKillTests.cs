@@ -1,3 +1,4 @@
+using Xunit.Abstractions;
 using System.Diagnostics;
 
 namespace IXC25.Cli.Tests.Batch;
@@ -7,7 +8,7 @@ namespace IXC25.Cli.Tests.Batch;
 /// several times and rerun until it finishes; the results file then has exactly one line per request,
 /// equal (timings aside) and in the same order to an uninterrupted run's.
 /// </summary>
-public class BatchKillTests
+public class BatchKillTests(ITestOutputHelper output)
 {
     private static string[] Requests() =>
     [
@@ -51,7 +52,8 @@ public class BatchKillTests
                     p.Kill(); // SIGKILL
                     await p.WaitForExitAsync();
                     kills++;
-                    log.Add($"killed after {delay} ms with {before} lines before");
+                    var torn = new FileInfo(job.Results) is { Exists: true } f && f.Length > 0 && File.ReadAllBytes(job.Results)[^1] != (byte)'\n' ? ", a torn line" : "";
+                    log.Add($"killed after {delay} ms: {before} -> {(File.Exists(job.Results) ? File.ReadAllLines(job.Results).Length : 0)} lines{torn}");
                     AssertOnlyWholeLinesAndATornTail(job.Results);
                     continue;
                 }
@@ -64,6 +66,7 @@ public class BatchKillTests
             // finished before enough kills: start again from a fresh results file
             File.Delete(job.Results);
         }
+        output.WriteLine($"seed {seed}, uninterrupted run {whole:0} ms: {string.Join("; ", log)}");
         var lines = BatchJob.Lines(job.Results);
         Assert.Equal(total, lines.Count);
         Assert.True(BatchJob.Lines(reference).SequenceEqual(lines), $"seed {seed}: {string.Join("; ", log)}");
