@@ -10,12 +10,12 @@ namespace IXC25.Cli.Tests.Batch;
 /// </summary>
 public class BatchKillTests(ITestOutputHelper output)
 {
+    /// <summary>Sixteen requests of a few hundred milliseconds each (images, sampling, beams, history), so kills land inside the job.</summary>
     private static string[] Requests() =>
     [
-        .. BatchJob.SmallRequests(10),
-        """{"id":"img-a","question":"Describe this image.","images":["cars1.jpg"],"hd_num":1,"do_sample":false,"max_new_tokens":6}""",
-        .. BatchJob.SmallRequests(14)[10..],
-        """{"id":"img-b","question":"What colour are the cars?","images":["cars1.jpg"],"hd_num":1,"max_new_tokens":6}""",
+        .. BatchJob.SmallRequests(16).Select((r, i) => i % 2 == 0
+            ? r.Replace("\"question\"", $"\"images\":[\"cars1.jpg\"],\"hd_num\":{1 + i % 3},\"question\"")
+            : r.Replace("\"max_new_tokens\":", "\"max_new_tokens\":2")),
     ];
 
     private static Process Batch(BatchJob job, string output) => CliProcess.Start(CliProcess.Dotnet,
@@ -30,7 +30,7 @@ public class BatchKillTests(ITestOutputHelper output)
         var sw = Stopwatch.StartNew();
         var (code, err) = CliProcess.Run(CliProcess.Dotnet, [CliProcess.Dll, "batch", "--model", BatchJob.Tiny, "--in", job.Requests, "--out", reference, "--threads", "1"]);
         Assert.True(code == 0, err);
-        double whole = sw.Elapsed.TotalMilliseconds;
+        long referenceMs = sw.ElapsedMilliseconds;
 
         int seed = Environment.TickCount;
         var rng = new Random(seed);
@@ -40,20 +40,23 @@ public class BatchKillTests(ITestOutputHelper output)
         {
             runs++;
             Assert.True(runs < 30, $"seed {seed}: no end after {runs} runs; {string.Join("; ", log)}");
-            int before = File.Exists(job.Results) ? File.ReadAllLines(job.Results).Length : 0;
+            int before = CountLines(job.Results);
             using var p = Batch(job, job.Results);
             var stderr = p.StandardError.ReadToEndAsync();
             if (kills < 5)
             {
-                // a moment anywhere in what is left of the run: start-up, a request, a write
-                int delay = (int)(whole * (0.15 + 0.85 * rng.NextDouble()) * Math.Max(0.3, (total - before) / (double)total));
-                if (!p.WaitForExit(delay))
+                // a random moment of what is left: wait for a random number of further result lines (0: during
+                // start-up), then up to 300 ms more (inside a request, or while a line is written)
+                int target = before + rng.Next(0, total - before);
+                while (!p.HasExited && CountLines(job.Results) < target) await Task.Delay(5);
+                int extra = rng.Next(0, 300);
+                if (!p.WaitForExit(extra))
                 {
                     p.Kill(); // SIGKILL
                     await p.WaitForExitAsync();
                     kills++;
                     var torn = new FileInfo(job.Results) is { Exists: true } f && f.Length > 0 && File.ReadAllBytes(job.Results)[^1] != (byte)'\n' ? ", a torn line" : "";
-                    log.Add($"killed after {delay} ms: {before} -> {(File.Exists(job.Results) ? File.ReadAllLines(job.Results).Length : 0)} lines{torn}");
+                    log.Add($"killed {extra} ms after line {target}: {before} -> {CountLines(job.Results)} lines{torn}");
                     AssertOnlyWholeLinesAndATornTail(job.Results);
                     continue;
                 }
@@ -66,10 +69,16 @@ public class BatchKillTests(ITestOutputHelper output)
             // finished before enough kills: start again from a fresh results file
             File.Delete(job.Results);
         }
-        output.WriteLine($"seed {seed}, uninterrupted run {whole:0} ms: {string.Join("; ", log)}");
+        output.WriteLine($"seed {seed}, uninterrupted run {referenceMs} ms: {string.Join("; ", log)}");
         var lines = BatchJob.Lines(job.Results);
         Assert.Equal(total, lines.Count);
         Assert.True(BatchJob.Lines(reference).SequenceEqual(lines), $"seed {seed}: {string.Join("; ", log)}");
+    }
+
+    private static int CountLines(string path)
+    {
+        try { return File.Exists(path) ? File.ReadAllBytes(path).Count(b => b == (byte)'\n') : 0; }
+        catch (IOException) { return 0; }
     }
 
     /// <summary>What a kill may leave: complete result lines, then at most a part of one (cut by the next run).</summary>
