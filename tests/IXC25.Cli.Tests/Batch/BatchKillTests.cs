@@ -10,12 +10,12 @@ namespace IXC25.Cli.Tests.Batch;
 /// </summary>
 public class BatchKillTests(ITestOutputHelper output)
 {
-    /// <summary>Sixteen requests of a few hundred milliseconds each (images, sampling, beams, history), so kills land inside the job.</summary>
+    /// <summary>Twelve requests: images, sampling, beam search, history, 30 to 35 new tokens each.</summary>
     private static string[] Requests() =>
     [
-        .. BatchJob.SmallRequests(16).Select((r, i) => i % 2 == 0
+        .. BatchJob.SmallRequests(12).Select((r, i) => (i % 2 == 0
             ? r.Replace("\"question\"", $"\"images\":[\"cars1.jpg\"],\"hd_num\":{1 + i % 3},\"question\"")
-            : r.Replace("\"max_new_tokens\":", "\"max_new_tokens\":2")),
+            : r).Replace("\"max_new_tokens\":", "\"max_new_tokens\":3")),
     ];
 
     private static Process Batch(BatchJob job, string output) => CliProcess.Start(CliProcess.Dotnet,
