@@ -32,6 +32,7 @@ public static class Cli
         yield return CompareCommand.Create();
         yield return TapsCommand.Create();
         yield return ChatCommand.Create();
+        yield return BatchCommand.Create();
         yield return ConformCommand.Create();
         yield return ServePortCommand.Create();
         yield return ServeCommand.Create();
