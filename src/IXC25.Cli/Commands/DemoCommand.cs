@@ -30,9 +30,10 @@ internal static class DemoCommand
         var prompt = new Option<string>("--prompt") { Description = "prompt text", DefaultValueFactory = _ => DefaultPrompt };
         var tokens = new Option<int>("--tokens") { Description = "tokens to generate greedily", DefaultValueFactory = _ => 32 };
         var backend = new Option<string>("--backend") { Description = $"the backend to run on: {string.Join(", ", BackendFactory.Names)}", DefaultValueFactory = _ => "cpu" };
+        var ignoreMemory = new Option<bool>(LoadMemoryCheck.OverrideFlag) { Description = "load even when the estimated RAM exceeds what the machine has available" };
         var cmd = new Command("demo", "Run the bundled tiny checkpoint, image and prompt through every stage of the engine, print what each stage did, and compare with the PyTorch golden.")
         {
-            model, image, prompt, tokens, backend,
+            model, image, prompt, tokens, backend, ignoreMemory,
         };
         cmd.SetAction(r =>
         {
@@ -50,7 +51,7 @@ internal static class DemoCommand
 
             using var m = stages.Run("load", () =>
             {
-                var x = Ixc25Model.Open(modelDir, new ModelOptions(Backend: r.GetValue(backend)!));
+                var x = Ixc25Model.Open(modelDir, new ModelOptions(Backend: r.GetValue(backend)!, IgnoreMemoryCheck: r.GetValue(ignoreMemory)));
                 long n = Ixc25Weights.Catalog(x.Dims).Where(p => p.Group is null).Sum(p => p.Numel ?? 0);
                 return (x, string.Create(CultureInfo.InvariantCulture,
                     $"{x.Format} checkpoint bound to the spec: {n:N0} parameters, backend {x.BackendName}; LLM {x.Dims.L} layers x {x.Dims.C}, ViT {x.Dims.LV} layers x {x.Dims.CV}, vocab {x.Dims.V}"));
