@@ -44,6 +44,12 @@ public static class Cli
         var error = stderr ?? Console.Error;
         var root = BuildRoot();
         var parse = root.Parse(args);
+        // a numeric option outside its documented range (OptionBounds): bad input, one line, exit 1, before any other parse error
+        if (OptionBounds.FirstRangeError(parse) is { } range)
+        {
+            error.WriteLine("ixc25: " + OneLine(range));
+            return 1;
+        }
         if (parse.Errors.Count > 0)
         {
             string cmd = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;

@@ -28,7 +28,7 @@ internal static class DemoCommand
         var model = new Option<DirectoryInfo?>("--model") { Description = "model folder (default: the bundled tiny checkpoint golden/model/tiny/safetensors)" };
         var image = new Option<FileInfo?>("--image") { Description = "image (default: the bundled golden/media/cars1.jpg)" };
         var prompt = new Option<string>("--prompt") { Description = "prompt text", DefaultValueFactory = _ => DefaultPrompt };
-        var tokens = new Option<int>("--tokens") { Description = "tokens to generate greedily", DefaultValueFactory = _ => 32 };
+        var tokens = new Option<int>("--tokens") { Description = "tokens to generate greedily", DefaultValueFactory = _ => 32 }.Within(1, OptionLimits.MaxDemoTokens);
         var backend = new Option<string>("--backend") { Description = $"the backend to run on: {string.Join(", ", BackendFactory.Names)}", DefaultValueFactory = _ => "cpu" };
         var ignoreMemory = new Option<bool>(LoadMemoryCheck.OverrideFlag) { Description = "load even when the estimated RAM exceeds what the machine has available" };
         var cmd = new Command("demo", "Run the bundled tiny checkpoint, image and prompt through every stage of the engine, print what each stage did, and compare with the PyTorch golden.")
@@ -42,7 +42,6 @@ internal static class DemoCommand
             string imagePath = r.GetValue(image)?.FullName ?? RepoLayout.Path("golden", "media", DefaultImage);
             string query = r.GetValue(prompt)!;
             int maxTokens = r.GetValue(tokens);
-            if (maxTokens < 1) throw new IxcException($"--tokens must be at least 1 (got {maxTokens})");
             var stages = new StageTable(output);
             output.WriteLine($"demo: model  {modelDir}");
             output.WriteLine($"      image  {imagePath}");

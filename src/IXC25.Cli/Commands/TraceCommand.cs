@@ -25,7 +25,7 @@ internal static class TraceCommand
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors", Required = true };
         var taps = new Option<string[]>("--taps") { Description = "glob of tap names to keep (repeatable; default: all), e.g. 'llm.layer.*.output'" };
         var allLogits = new Option<bool>("--all-logits") { Description = "run the head on every position (llm.norm and llm.logits become [T, *]; large)" };
-        var hdNum = new Option<int>("--hd-num") { Description = "crops per image for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 };
+        var hdNum = new Option<int>("--hd-num") { Description = "crops per image for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 }.Within(1, OptionLimits.MaxHdNum);
         var cmd = new Command("trace", "Run one prefill and write every named intermediate (preprocessing, ViT layers, merged tokens, projector, embeddings, each decoder layer, final norm, logits) to a safetensors file.")
         {
             images, video, prompt, history, output, taps, allLogits, hdNum,
