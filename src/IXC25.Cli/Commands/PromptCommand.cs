@@ -56,6 +56,7 @@ internal static class PromptCommand
                 var prompts = imagePaths.Select(ImageFor).ToList();
                 layout = ChatPrompt.BuildChat(tokenizer, q, prompts, history, metaInstruction, parse.GetValue(hdNum), parse.GetValue(maxLength));
             }
+            if (PromptCut.Warning(layout) is { } cut) parse.InvocationConfiguration.Error.WriteLine(cut);
             parse.InvocationConfiguration.Output.WriteLine(ToJson(layout));
             return 0;
         });

@@ -5,6 +5,7 @@ using System.Text.Json;
 using IXC25.Model;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
+using IXC25.Tokenizer.Prompt;
 using IXC25.Runtime.IO;
 
 namespace IXC25.Cli.Commands;
@@ -41,6 +42,7 @@ internal static class TraceCommand
             var sw = Stopwatch.StartNew();
             using var model = o.Open(r, err);
             var prepared = PreparedPrompt.Chat(model.Tokenizer, r.GetValue(prompt)!, media, turns, hdNum: r.GetValue(hdNum));
+            if (PromptCut.Warning(prepared.Layout) is { } cut) err.WriteLine(cut);
             err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace: {prepared.Layout.TotalLength} positions, {prepared.Images.Count(i => i is not null)} image(s)"));
             var globs = r.GetValue(taps) is { Length: > 0 } g ? g : ["*"];
             using var recorder = new TapRecorder(r.GetValue(output)!.FullName, globs);

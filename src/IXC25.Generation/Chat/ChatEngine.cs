@@ -55,13 +55,15 @@ public sealed class ChatEngine : IDisposable
             Model.SetMode(request.Mode switch { ChatMode.Write => IXC25.Model.Ixc25Modes.Write, ChatMode.Web => IXC25.Model.Ixc25Modes.Web, _ => IXC25.Model.Ixc25Modes.Chat });
             var prompt = PreparedPrompt.Chat(tok, request.Question, request.Media, useHistory, meta, request.HdNum, maxLength);
             if (prompt.Layout.Truncated)
-                progress?.Invoke($"warning: the prompt has {prompt.Layout.UntruncatedLength} positions and is cut at max_length {maxLength} (upstream behaviour)");
+                progress?.Invoke(PromptCut.Warning(prompt.Layout)!);
             var config = request.Generation ?? request.Mode switch
             {
                 ChatMode.Write => GenerationConfig.Write(Math.Max(1, GenerationConfig.WriteMaxNewTokens(prompt.Layout.UntruncatedLength))),
                 ChatMode.Web => GenerationConfig.Web,
                 _ => GenerationConfig.Chat,
             };
+            if (request.Mode == ChatMode.Write && request.Generation is null && GenerationConfig.WriteMaxNewTokens(prompt.Layout.UntruncatedLength) < 1)
+                progress?.Invoke($"warning: write mode generates 8192 minus the prompt's {prompt.Layout.UntruncatedLength} positions, which leaves none: one token is generated (max_new_tokens must be at least 1, docs/DEVIATIONS.md)");
             if (request.Customize is not null) config = request.Customize(config);
             MemoryCheck.Ensure(Model, prompt.Layout.TotalLength + config.MaxNewTokens);
             var decoder = new Ixc25Decoder(Model, prompt, PromptInput.Embeddings, progress);
