@@ -60,6 +60,12 @@ public static class Cli
         {
             return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
         }
+        catch (Exception) when (IXC25.Runtime.Processes.Interrupts.Interrupted)
+        {
+            // the failure of a child the interrupt handler ended: the handler prints the one line and exits
+            Thread.Sleep(Timeout.Infinite);
+            return 130;
+        }
         catch (IxcException e)
         {
             error.WriteLine("ixc25: " + OneLine(e.Message));

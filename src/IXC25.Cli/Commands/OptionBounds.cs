@@ -41,11 +41,12 @@ internal static class OptionBounds
     }
 
     /// <summary>An optional integer option (no value: the command's own default).</summary>
-    public static Option<T?> WithinIfGiven<T>(this Option<T?> o, T min, T max) where T : struct, IBinaryInteger<T>
+    /// <param name="upstream">The setting's name upstream (e.g. num_beams), named in the error.</param>
+    public static Option<T?> WithinIfGiven<T>(this Option<T?> o, T min, T max, string? upstream = null) where T : struct, IBinaryInteger<T>
     {
         var b = new IntBound<T>(min, max, []);
-        o.CustomParser = r => b.Parse(r, o.Name);
-        return Register(o, b.Text, b.Outside(), t => b.Error(t, o.Name));
+        o.CustomParser = r => b.Parse(r, o.Name, upstream);
+        return Register(o, b.Text, b.Outside(), t => b.Error(t, o.Name, upstream));
     }
 
     /// <summary>A number option between <paramref name="min"/> and <paramref name="max"/>, each bound included unless open; NaN is never inside.</summary>
@@ -56,11 +57,11 @@ internal static class OptionBounds
         return Register(o, b.Text, b.Outside(), t => b.Error(t, o.Name));
     }
 
-    public static Option<double?> WithinIfGiven(this Option<double?> o, double min, double max, bool minOpen = false, bool maxOpen = false)
+    public static Option<double?> WithinIfGiven(this Option<double?> o, double min, double max, bool minOpen = false, bool maxOpen = false, string? upstream = null)
     {
         var b = new RealBound(min, max, minOpen, maxOpen);
-        o.CustomParser = r => b.Parse(r, o.Name);
-        return Register(o, b.Text, b.Outside(), t => b.Error(t, o.Name));
+        o.CustomParser = r => b.Parse(r, o.Name, upstream);
+        return Register(o, b.Text, b.Outside(), t => b.Error(t, o.Name, upstream));
     }
 
     /// <summary>
@@ -84,6 +85,8 @@ internal static class OptionBounds
         return o;
     }
 
+    private static string Upstream(string? name) => name is null ? "" : $"; upstream's {name}";
+
     private static string Token(ArgumentResult r) => r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
 
     private static string Num<T>(T v) where T : IFormattable => v.ToString(null, CultureInfo.InvariantCulture);
@@ -96,19 +99,19 @@ internal static class OptionBounds
         public IReadOnlyList<string> Outside() =>
             [(BigInteger.CreateChecked(min) - 1).ToString(CultureInfo.InvariantCulture), (BigInteger.CreateChecked(max) + 1).ToString(CultureInfo.InvariantCulture), .. except.Select(e => Num(e))];
 
-        public string? Error(string s, string name)
+        public string? Error(string s, string name, string? upstream = null)
         {
             if (!BigInteger.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
-                return $"{name} must be an integer {Text} (got '{s}')";
+                return $"{name} must be an integer {Text} (got '{s}'{Upstream(upstream)})";
             if (v < BigInteger.CreateChecked(min) || v > BigInteger.CreateChecked(max) || except.Any(e => BigInteger.CreateChecked(e) == v))
-                return $"{name} must be {Text} (got {v.ToString(CultureInfo.InvariantCulture)})";
+                return $"{name} must be {Text} (got {v.ToString(CultureInfo.InvariantCulture)}{Upstream(upstream)})";
             return null;
         }
 
-        public T? Parse(ArgumentResult r, string name)
+        public T? Parse(ArgumentResult r, string name, string? upstream = null)
         {
             string s = Token(r);
-            if (Error(s, name) is { } e)
+            if (Error(s, name, upstream) is { } e)
             {
                 r.AddError(e);
                 return null;
@@ -124,18 +127,18 @@ internal static class OptionBounds
         public IReadOnlyList<string> Outside() =>
             [Num(minOpen ? min : Math.BitDecrement(min)), Num(maxOpen ? max : Math.BitIncrement(max)), "NaN"];
 
-        public string? Error(string s, string name)
+        public string? Error(string s, string name, string? upstream = null)
         {
             if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
-                return $"{name} must be a number {Text} (got '{s}')";
+                return $"{name} must be a number {Text} (got '{s}'{Upstream(upstream)})";
             bool aboveMin = minOpen ? v > min : v >= min, belowMax = maxOpen ? v < max : v <= max;
-            return aboveMin && belowMax ? null : $"{name} must be {Text} (got {Num(v)})";
+            return aboveMin && belowMax ? null : $"{name} must be {Text} (got {Num(v)}{Upstream(upstream)})";
         }
 
-        public double? Parse(ArgumentResult r, string name)
+        public double? Parse(ArgumentResult r, string name, string? upstream = null)
         {
             string s = Token(r);
-            if (Error(s, name) is { } e)
+            if (Error(s, name, upstream) is { } e)
             {
                 r.AddError(e);
                 return null;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using IXC25.Runtime;
+using IXC25.Runtime.Processes;
 using IXC25.Vision.Imaging;
 
 namespace IXC25.Vision.Video;
@@ -105,6 +106,7 @@ public static class VideoFrames
         var psi = Start("ffmpeg", ["-v", "error", "-nostdin", "-i", Input(path), "-map", "0:v:0", "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
         using var p = StartProcess(psi, path);
+        using var tracked = Interrupts.Track(p);
         using var watchdog = new Watchdog(p, timeout);
         var stderrTask = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.BaseStream;
@@ -173,6 +175,7 @@ public static class VideoFrames
     private static string Run(string exe, string[] args, string path, TimeSpan timeout, out string stderr)
     {
         using var p = StartProcess(Start(exe, args), path);
+        using var tracked = Interrupts.Track(p);
         using var watchdog = new Watchdog(p, timeout);
         var errTask = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
