@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target="${1:-}"; minutes="${2:-10}"
-targets="safetensors torchzip config sentencepiece image compare port-request server-request"
+targets="safetensors torchzip config sentencepiece image compare port-request video-probe server-request"
 if [[ -z "$target" || " $targets " != *" $target "* ]]; then
   echo "usage: scripts/fuzz.sh TARGET [MINUTES]   (TARGET: $targets)" >&2; exit 2
 fi

@@ -46,6 +46,12 @@ public static class Cli
         var error = stderr ?? Console.Error;
         var root = BuildRoot();
         var parse = root.Parse(args);
+        // a numeric option outside its documented range (OptionBounds): bad input, one line, exit 1, before any other parse error
+        if (OptionBounds.FirstRangeError(parse) is { } range)
+        {
+            error.WriteLine("ixc25: " + OneLine(range));
+            return 1;
+        }
         if (parse.Errors.Count > 0)
         {
             string cmd = parse.CommandResult.Command == root ? "" : " " + parse.CommandResult.Command.Name;
@@ -55,6 +61,12 @@ public static class Cli
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception) when (IXC25.Runtime.Processes.Interrupts.Interrupted)
+        {
+            // the failure of a child the interrupt handler ended: the handler prints the one line and exits
+            Thread.Sleep(Timeout.Infinite);
+            return 130;
         }
         catch (IxcException e)
         {

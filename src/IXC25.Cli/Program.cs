@@ -1,4 +1,4 @@
-using System.CommandLine;
 using IXC25.Cli;
 
+using var interrupts = InterruptHandler.Install(Console.Error);
 return Cli.Run(args);

@@ -234,3 +234,18 @@ public class TokenizerCommandTests
         Assert.Equal("[]", doc.RootElement.GetProperty("im_mask_ranges").GetRawText());
     }
 }
+
+/// <summary>The prompt command says on stderr when it cuts the prompt at max_length (as upstream) and where.</summary>
+public class PromptCutCommandTests
+{
+    [Fact]
+    public void ACutPromptIsSaidOnStderr()
+    {
+        var (code, output, err) = CliRunner.Run("prompt", "--query", "What is this?", "--image", IXC25.Runtime.RepoLayout.Path("golden", "media", "cars1.jpg"), "--max-length", "100");
+        Assert.Equal(0, code);
+        Assert.Contains("\"truncated\":true", output);
+        Assert.Matches(@"^warning: the prompt has \d+ positions and is cut to max_length 100, as upstream does .*inside image 1 .*the question included\n$", err);
+        var (_, _, quiet) = CliRunner.Run("prompt", "--query", "What is this?", "--image", IXC25.Runtime.RepoLayout.Path("golden", "media", "cars1.jpg"));
+        Assert.Equal("", quiet);
+    }
+}

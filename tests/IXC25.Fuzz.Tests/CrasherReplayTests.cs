@@ -48,6 +48,20 @@ public class CrasherReplayTests
     }
 
     [Fact]
+    public void EveryTargetIsWired()
+    {
+        // scripts/fuzz.sh accepts exactly the registered targets, and the README's table has a row for each
+        string script = File.ReadAllText(RepoLayout.Path("scripts", "fuzz.sh"));
+        var listed = System.Text.RegularExpressions.Regex.Match(script, "^targets=\"([^\"]*)\"", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.True(listed.Success, "scripts/fuzz.sh: no targets=\"...\" line");
+        Assert.Equal(FuzzTargets.All.Select(t => t.Name).Order(StringComparer.Ordinal),
+            listed.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
+        string readme = File.ReadAllText(Path.Combine(FuzzDir, "README.md"));
+        foreach (var t in FuzzTargets.All)
+            Assert.True(readme.Contains($"| `{t.Name}` |", StringComparison.Ordinal), $"tests/fuzz/README.md: no row for the target {t.Name}");
+    }
+
+    [Fact]
     public void ABrokenContractIsNotSwallowed()
     {
         // the contract check itself: an IxcException is a verdict, anything else escapes

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of tests/fuzz/corpus/TARGET/ (small valid inputs, < 1 MB in all) from files in
 golden/ and spec/. Re-run after a format change: python3 tests/fuzz/make_corpus.py"""
-import json, os, struct, shutil
+import json, os, struct, shutil, subprocess
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
@@ -95,6 +95,21 @@ def main():
     for l in lines:
         put("port-request", f"{l['id']}-{l['surface']}.jsonl", (json.dumps(l, ensure_ascii=False) + "\n").encode())
     put("port-request", "all.jsonl", b"".join((json.dumps(l, ensure_ascii=False) + "\n").encode() for l in lines))
+    # video-probe: ffprobe's real reports on the test videos (the arguments of VideoFrames.Probe / ProbeReport.Entries),
+    # and a few reports ffprobe writes for odd files (no stream, unknown rates, a rotation)
+    vids = os.path.join(ROOT, "golden", "vision", "media")
+    for n in sorted(os.listdir(vids)):
+        if n.endswith(".mp4"):
+            put("video-probe", n + ".json", subprocess.run(
+                ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                 "stream=avg_frame_rate,r_frame_rate,width,height,nb_frames:stream_side_data=rotation", "-of", "json",
+                 "file:" + os.path.join(vids, n)], check=True, capture_output=True).stdout)
+    put("video-probe", "no-stream.json", b'{\n    "programs": [\n\n    ],\n    "streams": [\n\n    ]\n}\n')
+    put("video-probe", "unknown-avg-rate.json", json.dumps({"programs": [], "streams": [
+        {"width": 640, "height": 360, "r_frame_rate": "24000/1001", "avg_frame_rate": "0/0"}]}, indent=4).encode())
+    put("video-probe", "rotation-180.json", json.dumps({"programs": [], "streams": [
+        {"width": 64, "height": 48, "r_frame_rate": "30/1", "avg_frame_rate": "30/1", "nb_frames": "3000",
+         "side_data_list": [{"rotation": 180}]}]}, indent=4).encode())
 
 
 def varint(b, i):

@@ -4,6 +4,7 @@ using IXC25.Generation.Chat;
 using IXC25.Generation.Decoding;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
+using IXC25.Runtime.Processes;
 
 namespace IXC25.Cli.Commands;
 
@@ -23,15 +24,15 @@ internal static class ChatCommand
         var video = new Option<FileInfo?>("--video") { Description = "video for the (first) question (frames composed into one image, as upstream)" };
         var mode = new Option<string>("--mode") { Description = "chat, write (article, task LoRAs sft+dpo) or web (webpage, task LoRA web), with upstream's defaults", DefaultValueFactory = _ => "chat" };
         var greedy = new Option<bool>("--greedy") { Description = "no sampling (greedy, or beam search with --beams)" };
-        var beams = new Option<int?>("--beams") { Description = "number of beams (with --greedy: beam search as in the README examples; else beam sampling)" };
-        var temperature = new Option<double?>("--temperature") { Description = "sampling temperature" };
-        var topP = new Option<double?>("--top-p") { Description = "nucleus sampling mass" };
-        var topK = new Option<int?>("--top-k") { Description = "sample among the k most likely tokens (0: off)" };
-        var repetition = new Option<double?>("--repetition-penalty") { Description = "HF repetition penalty over the generated tokens" };
-        var maxNew = new Option<int?>("--max-new-tokens") { Description = "tokens to generate at most" };
-        var seed = new Option<ulong?>("--seed") { Description = "sampling seed (printed when omitted, for reproducing a run)" };
+        var beams = new Option<int?>("--beams") { Description = "number of beams (with --greedy: beam search as in the README examples; else beam sampling)" }.WithinIfGiven(1, OptionLimits.MaxBeams, upstream: "num_beams");
+        var temperature = new Option<double?>("--temperature") { Description = "sampling temperature" }.WithinIfGiven(0, OptionLimits.MaxTemperature, minOpen: true, upstream: "temperature");
+        var topP = new Option<double?>("--top-p") { Description = "nucleus sampling mass" }.WithinIfGiven(0, 1, upstream: "top_p");
+        var topK = new Option<int?>("--top-k") { Description = "sample among the k most likely tokens (0: off; k past the vocabulary keeps every token, as upstream)" }.WithinIfGiven(0, int.MaxValue, upstream: "top_k");
+        var repetition = new Option<double?>("--repetition-penalty") { Description = "HF repetition penalty over the generated tokens" }.WithinIfGiven(0, OptionLimits.MaxRepetitionPenalty, minOpen: true, upstream: "repetition_penalty");
+        var maxNew = new Option<int?>("--max-new-tokens") { Description = "tokens to generate at most" }.WithinIfGiven(1, int.MaxValue, upstream: "max_new_tokens");
+        var seed = new Option<ulong?>("--seed") { Description = "sampling seed (printed when omitted, for reproducing a run)" }.WithinIfGiven(ulong.MinValue, ulong.MaxValue);
         var meta = new Option<bool>("--meta") { Description = "prepend upstream's system prompt (use_meta)" };
-        var hdNum = new Option<int>("--hd-num") { Description = "crops for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 };
+        var hdNum = new Option<int>("--hd-num") { Description = "crops for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 }.Within(1, OptionLimits.MaxHdNum);
         var cmd = new Command("chat", "Chat with the model about images and videos: a one-shot answer, or an interactive conversation when no question is given.")
         {
             question, images, video, mode, greedy, beams, temperature, topP, topK, repetition, maxNew, seed, meta, hdNum,
@@ -79,6 +80,7 @@ internal static class ChatCommand
                 using var cts = new CancellationTokenSource();
                 ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
                 Console.CancelKeyPress += onCancel;
+                using var own = Interrupts.HandleSigintElsewhere();
                 try
                 {
                     var reply = session.Ask(Request(q, media), text => { stdout.Write(text); stdout.Flush(); }, line => err.WriteLine(line), cts.Token);
@@ -104,6 +106,7 @@ internal static class ChatCommand
             if (current is { IsCancellationRequested: false }) { e.Cancel = true; current.Cancel(); }
         };
         Console.CancelKeyPress += onCancel;
+        using var own = Interrupts.HandleSigintElsewhere();
         try
         {
             while (!quit)

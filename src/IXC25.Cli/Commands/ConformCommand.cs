@@ -22,12 +22,12 @@ internal static class ConformCommand
     {
         var port = new Option<string>("--port") { Description = "The port's command line (run with /bin/sh -c); e.g. \"python3 my_port.py\" or \"./ixc25 serve-port\"." };
         var surfaces = new Option<string[]>("--surface") { Description = $"Surface to run (repeatable; default: every surface the port implements): {string.Join(", ", SurfaceCatalog.All.Select(s => s.Name))}." };
-        var cases = new Option<int?>("--cases") { Description = "Cases per surface (default: each surface's own count)." };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the generators (a run is reproducible from it).", DefaultValueFactory = _ => 1 };
+        var cases = new Option<int?>("--cases") { Description = "Cases per surface (default: each surface's own count)." }.WithinIfGiven(1, OptionLimits.MaxCases);
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the generators (a run is reproducible from it).", DefaultValueFactory = _ => 1 }.Within(ulong.MinValue, ulong.MaxValue);
         var json = new Option<bool>("--json") { Description = "Print the report as one JSON document on stdout." };
         var outDir = new Option<string>("--out") { Description = "Folder for the shrunk failing cases.", DefaultValueFactory = _ => "conform-out" };
         var replay = new Option<string?>("--replay") { Description = "Run only the case of this case.json (written in every failing case's folder)." };
-        var timeout = new Option<double>("--timeout") { Description = "Seconds a port may take for one request before it counts as hung.", DefaultValueFactory = _ => 60 };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds a port may take for one request before it counts as hung.", DefaultValueFactory = _ => 60 }.Within(0, OptionLimits.MaxTimeoutSeconds, minOpen: true);
         var backend = new Option<string>("--backend") { Description = "Backend of the reference for the op, layer and model surfaces.", DefaultValueFactory = _ => "reference" };
         var strict = new Option<bool>("--strict") { Description = "Count answers where the reference refuses as failures." };
         var cmd = new Command("conform", "Check a port of IXC-2.5 against this engine: generated cases per surface, shrunk failures, a report per surface.")
@@ -39,9 +39,7 @@ internal static class ConformCommand
         cmd.SetAction(r =>
         {
             string command = r.GetValue(port) ?? throw new IxcException("conform: --port \"COMMAND\" is required (or use 'conform export' / 'conform grade')");
-            if (r.GetValue(cases) is < 1) throw new IxcException($"--cases must be at least 1 (got {r.GetValue(cases)})");
             double t = r.GetValue(timeout);
-            if (!(t > 0 && t <= 86400)) throw new IxcException($"--timeout must be between 0 and 86400 seconds (got {t})");
             var err = r.InvocationConfiguration.Error;
             var stdout = r.InvocationConfiguration.Output;
             using var reference = new EnginePort(r.GetValue(backend)!);

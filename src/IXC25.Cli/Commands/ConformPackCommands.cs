@@ -17,8 +17,8 @@ internal static class ConformPackCommands
     public static Command Export()
     {
         var surfaces = new Option<string[]>("--surface") { Description = $"Surface to export (repeatable; default: every surface): {string.Join(", ", SurfaceCatalog.All.Select(s => s.Name))}." };
-        var cases = new Option<int?>("--cases") { Description = $"Cases per surface (default: {string.Join(", ", SurfaceCatalog.All.Select(s => $"{s.Name} {PackExporter.DefaultCases(s)}"))})." };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of the generators (the pack's cases are those of a live run with this seed).", DefaultValueFactory = _ => 1 };
+        var cases = new Option<int?>("--cases") { Description = $"Cases per surface (default: {string.Join(", ", SurfaceCatalog.All.Select(s => $"{s.Name} {PackExporter.DefaultCases(s)}"))})." }.WithinIfGiven(1, OptionLimits.MaxCases);
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the generators (the pack's cases are those of a live run with this seed).", DefaultValueFactory = _ => 1 }.Within(ulong.MinValue, ulong.MaxValue);
         var outDir = new Option<string>("--out") { Description = "Folder of the pack (absent or empty).", Required = true };
         var backend = new Option<string>("--backend") { Description = "Backend of the reference for the op, layer and model surfaces.", DefaultValueFactory = _ => "reference" };
         var cmd = new Command("export", "Write a case pack: cases with inputs, requests, the reference's replies and outputs, tolerances and a manifest.json.")
@@ -27,7 +27,6 @@ internal static class ConformPackCommands
         };
         cmd.SetAction(r =>
         {
-            if (r.GetValue(cases) is < 1) throw new IxcException($"--cases must be at least 1 (got {r.GetValue(cases)})");
             var err = r.InvocationConfiguration.Error;
             string dir = r.GetValue(outDir)!;
             using var reference = new EnginePort(r.GetValue(backend)!);

@@ -28,11 +28,12 @@ internal static class DemoCommand
         var model = new Option<DirectoryInfo?>("--model") { Description = "model folder (default: the bundled tiny checkpoint golden/model/tiny/safetensors)" };
         var image = new Option<FileInfo?>("--image") { Description = "image (default: the bundled golden/media/cars1.jpg)" };
         var prompt = new Option<string>("--prompt") { Description = "prompt text", DefaultValueFactory = _ => DefaultPrompt };
-        var tokens = new Option<int>("--tokens") { Description = "tokens to generate greedily", DefaultValueFactory = _ => 32 };
+        var tokens = new Option<int>("--tokens") { Description = "tokens to generate greedily", DefaultValueFactory = _ => 32 }.Within(1, OptionLimits.MaxDemoTokens);
         var backend = new Option<string>("--backend") { Description = $"the backend to run on: {string.Join(", ", BackendFactory.Names)}", DefaultValueFactory = _ => "cpu" };
+        var ignoreMemory = new Option<bool>(LoadMemoryCheck.OverrideFlag) { Description = "load even when the estimated RAM exceeds what the machine has available" };
         var cmd = new Command("demo", "Run the bundled tiny checkpoint, image and prompt through every stage of the engine, print what each stage did, and compare with the PyTorch golden.")
         {
-            model, image, prompt, tokens, backend,
+            model, image, prompt, tokens, backend, ignoreMemory,
         };
         cmd.SetAction(r =>
         {
@@ -41,7 +42,6 @@ internal static class DemoCommand
             string imagePath = r.GetValue(image)?.FullName ?? RepoLayout.Path("golden", "media", DefaultImage);
             string query = r.GetValue(prompt)!;
             int maxTokens = r.GetValue(tokens);
-            if (maxTokens < 1) throw new IxcException($"--tokens must be at least 1 (got {maxTokens})");
             var stages = new StageTable(output);
             output.WriteLine($"demo: model  {modelDir}");
             output.WriteLine($"      image  {imagePath}");
@@ -50,7 +50,7 @@ internal static class DemoCommand
 
             using var m = stages.Run("load", () =>
             {
-                var x = Ixc25Model.Open(modelDir, new ModelOptions(Backend: r.GetValue(backend)!));
+                var x = Ixc25Model.Open(modelDir, new ModelOptions(Backend: r.GetValue(backend)!, IgnoreMemoryCheck: r.GetValue(ignoreMemory)));
                 long n = Ixc25Weights.Catalog(x.Dims).Where(p => p.Group is null).Sum(p => p.Numel ?? 0);
                 return (x, string.Create(CultureInfo.InvariantCulture,
                     $"{x.Format} checkpoint bound to the spec: {n:N0} parameters, backend {x.BackendName}; LLM {x.Dims.L} layers x {x.Dims.C}, ViT {x.Dims.LV} layers x {x.Dims.CV}, vocab {x.Dims.V}"));

@@ -13,7 +13,7 @@ internal static class InfoCommand
     {
         var model = new Option<DirectoryInfo>("--model") { Description = "Hugging Face model folder (config.json + checkpoint or its index)", Required = true };
         var format = new Option<string>("--format") { Description = "checkpoint form to read when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
-        var context = new Option<int>("--context") { Description = "context length (tokens) for the KV cache estimate", DefaultValueFactory = _ => 8192 };
+        var context = new Option<int>("--context") { Description = "context length (tokens) for the KV cache estimate", DefaultValueFactory = _ => 8192 }.Within(1, int.MaxValue);
         var kv = new Option<string>("--kv-dtype") { Description = "KV cache dtype for the estimate: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
         var cmd = new Command("info", "Describe a model folder: config, parameter count per module, storage dtype, file format, estimated RAM to run. Works on a folder with only config.json and an index.")
         {
@@ -22,7 +22,6 @@ internal static class InfoCommand
         cmd.SetAction(r =>
         {
             int ctx = r.GetValue(context);
-            if (ctx < 1) throw new IxcException($"--context must be at least 1 (got {ctx})");
             using var dir = ModelDirectory.Open(r.GetValue(model)!.FullName, ParseFormat(r.GetValue(format)!));
             var report = ModelReport.Build(dir, ctx, ParseKv(r.GetValue(kv)!));
             r.InvocationConfiguration.Output.Write(report.ToText());

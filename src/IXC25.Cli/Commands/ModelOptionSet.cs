@@ -10,15 +10,16 @@ using IXC25.Runtime.Tensors;
 
 namespace IXC25.Cli.Commands;
 
-/// <summary>The options every command that runs the model shares: --model, --threads, --kv-dtype, --rope-mode, --format, --max-context.</summary>
+/// <summary>The options every command that runs the model shares: --model, --threads, --kv-dtype, --rope-mode, --format, --max-context, --backend, --ignore-memory-check.</summary>
 internal sealed class ModelOptionSet
 {
     public Option<DirectoryInfo> Model { get; } = new("--model") { Description = "Hugging Face model folder (config.json, checkpoint, tokenizer.model)", Required = true };
-    public Option<int> Threads { get; } = new("--threads") { Description = "CPU threads (0: all; results do not depend on it)", DefaultValueFactory = _ => 0 };
+    public Option<int> Threads { get; } = new Option<int>("--threads") { Description = "CPU threads (0: all; results do not depend on it)", DefaultValueFactory = _ => 0 }.Within(0, OptionLimits.MaxThreads);
     public Option<string> KvDType { get; } = new("--kv-dtype") { Description = "KV cache storage: f32 (exact), bf16 or f16 (half the memory)", DefaultValueFactory = _ => "f32" };
     public Option<string> RopeMode { get; } = new("--rope-mode") { Description = "dynamic-NTK state: hf (upstream's stateful module) or stateless", DefaultValueFactory = _ => "hf" };
     public Option<string> Format { get; } = new("--format") { Description = "checkpoint form when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
-    public Option<int> MaxContext { get; } = new("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 };
+    public Option<int> MaxContext { get; } = new Option<int>("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 }.Within(1, int.MaxValue);
+    public Option<bool> IgnoreMemoryCheck { get; } = new(LoadMemoryCheck.OverrideFlag) { Description = "load and run even when the estimated RAM (weights as stored + KV cache for the context + work) exceeds what the machine has available" };
     public Option<string> Backend { get; } = new("--backend") { Description = "cpu; reference (the scalar references, slow); gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
 
     public void AddTo(Command cmd)
@@ -30,6 +31,7 @@ internal sealed class ModelOptionSet
         cmd.Options.Add(Format);
         cmd.Options.Add(MaxContext);
         cmd.Options.Add(Backend);
+        cmd.Options.Add(IgnoreMemoryCheck);
     }
 
     public ModelOptions Options(ParseResult r)
@@ -43,7 +45,10 @@ internal sealed class ModelOptionSet
             "hf" => IXC25.Model.Rope.RopeMode.Hf,
             "stateless" => IXC25.Model.Rope.RopeMode.Stateless,
             var s => throw new IxcException($"--rope-mode must be hf or stateless (got '{s}')"),
-        }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext, Backend: r.GetValue(Backend)!);
+        }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext, Backend: r.GetValue(Backend)!,
+            // an explicit --max-context is the context the load-time memory check reserves; else the checkpoint's max_length
+            LoadContext: r.GetResult(MaxContext) is { Implicit: false } ? maxContext : null,
+            IgnoreMemoryCheck: r.GetValue(IgnoreMemoryCheck));
     }
 
     public Ixc25Model Open(ParseResult r, TextWriter progress)

@@ -27,15 +27,15 @@ internal static class PreprocessCommand
         {
             Description = "Maximum number of 560x560 crops (upstream hd_num): 24 for a single image in chat, 6 per image when a prompt has several. Ignored for video, as upstream.",
             DefaultValueFactory = _ => HdPartition.DefaultHdNum,
-        };
+        }.Within(1, OptionLimits.MaxHdNum);
         var video = new Option<bool>("--video") { Description = "Treat PATH as a video: frames sampled as upstream (one per second, at most 32), frame2img composite, Video_transform." };
         var output = new Option<string>("--out") { Description = "Output .safetensors file (written atomically; its directory must exist).", Required = true };
         var maxPixels = new Option<long>("--max-pixels")
         {
             Description = "Refuse images (and video frames) with more pixels than this, before decoding them.",
             DefaultValueFactory = _ => DecodeOptions.DefaultMaxPixels,
-        };
-        var threads = new Option<int>("--threads") { Description = "Worker threads (-1 = all cores). Results do not depend on it.", DefaultValueFactory = _ => -1 };
+        }.Within(1L, long.MaxValue);
+        var threads = new Option<int>("--threads") { Description = "Worker threads (-1 = all cores). Results do not depend on it.", DefaultValueFactory = _ => -1 }.Within(-1, OptionLimits.MaxThreads, 0);
         var command = new Command("preprocess",
             "Run the image/video front end (HD partition, ToTensor + Normalize, global view) and write hd_image (U8 [H,W,3]), " +
             "pixel_values (F32 [3,H,W]) and global_view (F32 [3,560,560]) to a safetensors file. Prints " +
@@ -50,9 +50,6 @@ internal static class PreprocessCommand
             bool isVideo = parse.GetValue(video);
             long limit = parse.GetValue(maxPixels);
             int nThreads = parse.GetValue(threads);
-            if (hd < 1) throw new IxcException($"--hd-num must be at least 1 (got {hd})");
-            if (limit < 1) throw new IxcException($"--max-pixels must be at least 1 (got {limit})");
-            if (nThreads == 0 || nThreads < -1) throw new IxcException($"--threads must be -1 (all cores) or a positive count (got {nThreads})");
             if (!isVideo && VideoFrames.Extensions.Contains(Path.GetExtension(input)))
                 throw new IxcException($"{input}: looks like a video ({Path.GetExtension(input)}); pass --video");
             SafetensorsWriter.CheckDestination(outFile);

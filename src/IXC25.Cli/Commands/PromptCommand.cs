@@ -33,8 +33,8 @@ internal static class PromptCommand
         var meta = new Option<bool>("--meta") { Description = "Add upstream's default meta instruction as the system turn (chat's use_meta=True)." };
         var metaText = new Option<string?>("--meta-text") { Description = "Use this text as the system turn instead." };
         var textOnly = new Option<bool>("--text-only") { Description = "Upstream's text-only path chat(image=None) (build_inputs): BOS twice, no truncation." };
-        var hdNum = new Option<int>("--hd-num") { Description = "hd_num for a single image (chat's default 24; several images always use 6).", DefaultValueFactory = _ => ChatPrompt.DefaultHdNum };
-        var maxLength = new Option<int>("--max-length") { Description = "Cut the sequence at this many positions (interleav_wrap_chat's default 16384).", DefaultValueFactory = _ => ChatPrompt.DefaultMaxLength };
+        var hdNum = new Option<int>("--hd-num") { Description = "hd_num for a single image (chat's default 24; several images always use 6).", DefaultValueFactory = _ => ChatPrompt.DefaultHdNum }.Within(1, OptionLimits.MaxHdNum);
+        var maxLength = new Option<int>("--max-length") { Description = "Cut the sequence at this many positions (interleav_wrap_chat's default 16384).", DefaultValueFactory = _ => ChatPrompt.DefaultMaxLength }.Within(1, int.MaxValue);
         var model = TokenizerOptions.Model();
         var command = new Command("prompt", "Show the token/image layout of a chat prompt (JSON).")
             { query, images, historyFile, meta, metaText, textOnly, hdNum, maxLength, model };
@@ -56,6 +56,7 @@ internal static class PromptCommand
                 var prompts = imagePaths.Select(ImageFor).ToList();
                 layout = ChatPrompt.BuildChat(tokenizer, q, prompts, history, metaInstruction, parse.GetValue(hdNum), parse.GetValue(maxLength));
             }
+            if (PromptCut.Warning(layout) is { } cut) parse.InvocationConfiguration.Error.WriteLine(cut);
             parse.InvocationConfiguration.Output.WriteLine(ToJson(layout));
             return 0;
         });

@@ -15,11 +15,11 @@ internal static class RopeTableCommand
 {
     public static Command Create()
     {
-        var headDim = new Option<int>("--head-dim") { Description = "head dimension D (even)", Required = true };
-        var theta = new Option<double>("--theta") { Description = "rope_theta (base)", Required = true };
-        var maxPos = new Option<int>("--max-pos") { Description = "max_position_embeddings", Required = true };
+        var headDim = new Option<int>("--head-dim") { Description = "head dimension D (even)", Required = true }.Within(2, OptionLimits.MaxHeadDim);
+        var theta = new Option<double>("--theta") { Description = "rope_theta (base)", Required = true }.Within(0, double.MaxValue, minOpen: true);
+        var maxPos = new Option<int>("--max-pos") { Description = "max_position_embeddings", Required = true }.Within(1, int.MaxValue);
         var scaling = new Option<string>("--scaling") { Description = "none, linear or dynamic", DefaultValueFactory = _ => "none" };
-        var factor = new Option<double>("--factor") { Description = "scaling factor (linear, dynamic)", DefaultValueFactory = _ => 1.0 };
+        var factor = new Option<double>("--factor") { Description = "scaling factor (linear, dynamic)", DefaultValueFactory = _ => 1.0 }.Within(1, double.MaxValue);
         var mode = new Option<string>("--mode") { Description = "hf (upstream's stateful module, the default) or stateless", DefaultValueFactory = _ => "hf" };
         var calls = new Option<string>("--calls") { Description = "total lengths of successive forward passes, comma-separated", Required = true };
         var positions = new Option<string>("--positions") { Description = "positions to write, comma-separated", Required = true };

@@ -5,6 +5,7 @@ using System.Text.Json;
 using IXC25.Model;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
+using IXC25.Tokenizer.Prompt;
 using IXC25.Runtime.IO;
 
 namespace IXC25.Cli.Commands;
@@ -25,7 +26,7 @@ internal static class TraceCommand
         var output = new Option<FileInfo>("--out") { Description = "output .safetensors", Required = true };
         var taps = new Option<string[]>("--taps") { Description = "glob of tap names to keep (repeatable; default: all), e.g. 'llm.layer.*.output'" };
         var allLogits = new Option<bool>("--all-logits") { Description = "run the head on every position (llm.norm and llm.logits become [T, *]; large)" };
-        var hdNum = new Option<int>("--hd-num") { Description = "crops per image for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 };
+        var hdNum = new Option<int>("--hd-num") { Description = "crops per image for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 }.Within(1, OptionLimits.MaxHdNum);
         var cmd = new Command("trace", "Run one prefill and write every named intermediate (preprocessing, ViT layers, merged tokens, projector, embeddings, each decoder layer, final norm, logits) to a safetensors file.")
         {
             images, video, prompt, history, output, taps, allLogits, hdNum,
@@ -41,6 +42,7 @@ internal static class TraceCommand
             var sw = Stopwatch.StartNew();
             using var model = o.Open(r, err);
             var prepared = PreparedPrompt.Chat(model.Tokenizer, r.GetValue(prompt)!, media, turns, hdNum: r.GetValue(hdNum));
+            if (PromptCut.Warning(prepared.Layout) is { } cut) err.WriteLine(cut);
             err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trace: {prepared.Layout.TotalLength} positions, {prepared.Images.Count(i => i is not null)} image(s)"));
             var globs = r.GetValue(taps) is { Length: > 0 } g ? g : ["*"];
             using var recorder = new TapRecorder(r.GetValue(output)!.FullName, globs);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using IXC25.Runtime.Processes;
 using System.Text;
 using System.Text.Json.Nodes;
 using IXC25.Conformance.Protocol;
@@ -18,6 +19,7 @@ public sealed class ProcessPort : IPort
     private readonly string _command;
     private readonly TimeSpan _timeout;
     private Process? _process;
+    private IDisposable? _tracked;   // registered for Ctrl-C / SIGTERM (Interrupts) while it runs
     private readonly Queue<string> _stderr = new();
     private long _nextId = 1;
     private PortInfo? _info;
@@ -53,6 +55,7 @@ public sealed class ProcessPort : IPort
         try { _process = Process.Start(psi) ?? throw new IxcException($"--port: could not start '{_command}'"); }
         catch (System.ComponentModel.Win32Exception e) { throw new IxcException($"--port: could not start '{_command}': {e.Message}"); }
         var p = _process;
+        _tracked = Interrupts.Track(p);
         p.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) return;
@@ -128,6 +131,7 @@ public sealed class ProcessPort : IPort
         try { if (!p.HasExited) p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         p.WaitForExit(2000);
         p.Dispose();
+        _tracked?.Dispose();
     }
 
     public void Dispose()
@@ -140,5 +144,6 @@ public sealed class ProcessPort : IPort
         }
         _process?.Dispose();
         _process = null;
+        _tracked?.Dispose();
     }
 }

@@ -57,13 +57,15 @@ public sealed class ChatEngine : IDisposable
             if (prompt.Layout.Truncated && request.StrictLength)
                 throw new IxcException($"the prompt has {prompt.Layout.UntruncatedLength} positions, more than max_length {maxLength}");
             if (prompt.Layout.Truncated)
-                progress?.Invoke($"warning: the prompt has {prompt.Layout.UntruncatedLength} positions and is cut at max_length {maxLength} (upstream behaviour)");
+                progress?.Invoke(PromptCut.Warning(prompt.Layout)!);
             var config = request.Generation ?? request.Mode switch
             {
                 ChatMode.Write => GenerationConfig.Write(Math.Max(1, GenerationConfig.WriteMaxNewTokens(prompt.Layout.UntruncatedLength))),
                 ChatMode.Web => GenerationConfig.Web,
                 _ => GenerationConfig.Chat,
             };
+            if (request.Mode == ChatMode.Write && request.Generation is null && GenerationConfig.WriteMaxNewTokens(prompt.Layout.UntruncatedLength) < 1)
+                progress?.Invoke($"warning: write mode generates 8192 minus the prompt's {prompt.Layout.UntruncatedLength} positions, which leaves none: one token is generated (max_new_tokens must be at least 1, docs/DEVIATIONS.md)");
             if (request.Customize is not null) config = request.Customize(config);
             if (request.StrictLength && (long)prompt.Layout.TotalLength + config.MaxNewTokens > Model.Options.MaxContext)
                 throw new IxcException($"the prompt ({prompt.Layout.TotalLength} positions) plus max_new_tokens ({config.MaxNewTokens}) exceeds the context of {Model.Options.MaxContext} positions");

@@ -78,6 +78,7 @@ public sealed class Ixc25Model : IDisposable
         var dir = ModelDirectory.Open(path, options.Format);
         try
         {
+            LoadMemoryCheck.Ensure(dir, options);   // before the checkpoint is opened (mapped)
             var source = new CheckpointWeightSource(dir.Checkpoint);
             var weights = Ixc25Weights.Bind(source, dir.Dims);
             if (!File.Exists(dir.TokenizerPath)) throw new IxcException($"{path}: no tokenizer.model");

@@ -25,17 +25,18 @@ public static class MemoryCheck
     /// <summary>Physical memory available to this process (container limit included).</summary>
     public static long TotalMemory() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
-    /// <summary>Throws when the estimate for the context exceeds the memory of the machine.</summary>
+    /// <summary>Throws when the estimate for the context exceeds the memory of the machine (unless <see cref="ModelOptions.IgnoreMemoryCheck"/>).</summary>
     public static MemoryEstimate Ensure(Ixc25Model model, int contextTokens, long? totalMemory = null)
     {
         var e = Estimate(model, contextTokens);
+        if (model.Options.IgnoreMemoryCheck) return e;
         long total = totalMemory ?? TotalMemory();
         if (e.Total > total)
         {
             var ci = CultureInfo.InvariantCulture;
             string hint = model.Options.KvDType == DType.F32 ? "; --kv-dtype bf16 halves the KV cache" : "";
             throw new IxcException(string.Create(ci,
-                $"a context of {contextTokens:N0} tokens needs about {e.Total / (double)(1L << 30):0.0} GiB (weights {e.WeightBytes / (double)(1L << 30):0.0}, KV cache {e.KvBytes / (double)(1L << 30):0.0}, work {e.WorkspaceBytes / (double)(1L << 30):0.0}), this machine has {total / (double)(1L << 30):0.0} GiB{hint}"));
+                $"a context of {contextTokens:N0} tokens needs about {e.Total / (double)(1L << 30):0.0} GiB (weights {e.WeightBytes / (double)(1L << 30):0.0}, KV cache {e.KvBytes / (double)(1L << 30):0.0}, work {e.WorkspaceBytes / (double)(1L << 30):0.0}), this machine has {total / (double)(1L << 30):0.0} GiB{hint}; {LoadMemoryCheck.OverrideFlag} runs it anyway"));
         }
         return e;
     }

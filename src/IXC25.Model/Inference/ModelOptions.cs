@@ -1,3 +1,4 @@
+using IXC25.Model.Loading;
 using IXC25.Model.Rope;
 using IXC25.Runtime.Checkpoints;
 using IXC25.Runtime.Tensors;
@@ -13,6 +14,10 @@ namespace IXC25.Model.Inference;
 /// <param name="PrefillChunk">Positions per chunk of a long prefill (bounds the working set).</param>
 /// <param name="Backend">cpu; gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); or
 /// gpu-sim (the same on ILGPU's CPU accelerator, a GPU simulator for machines without CUDA).</param>
+/// <param name="LoadContext">Tokens of KV cache the load-time memory check reserves (<see cref="LoadMemoryCheck"/>);
+/// null: the checkpoint's max_length, at most <paramref name="MaxContext"/>.</param>
+/// <param name="IgnoreMemoryCheck">Load and run even when the memory estimate exceeds what the machine has (--ignore-memory-check).</param>
+/// <param name="Memory">Where the load-time check learns the available memory; null: this machine (<see cref="SystemMemoryProbe"/>).</param>
 public sealed record ModelOptions(
     int Threads = 0,
     DType KvDType = DType.F32,
@@ -20,7 +25,10 @@ public sealed record ModelOptions(
     CheckpointFormat Format = CheckpointFormat.Auto,
     int MaxContext = 131072,
     int PrefillChunk = 512,
-    string Backend = "cpu")
+    string Backend = "cpu",
+    int? LoadContext = null,
+    bool IgnoreMemoryCheck = false,
+    IMemoryProbe? Memory = null)
 {
     public static ModelOptions Default { get; } = new();
 }

@@ -30,10 +30,13 @@ public sealed record MemoryEstimate(long WeightBytes, long KvBytes, long Workspa
         return new MemoryEstimate(weightBytes, kv, Math.Max(decoder, vision) + logits, contextTokens, kvDType);
     }
 
+    /// <summary>A byte count for people: "12.34 GiB" from 1 GiB on, else "5.6 MiB".</summary>
+    public static string Size(long b) => b >= 1L << 30 ? (b / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB" : (b / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
+
     public string ToText(string indent)
     {
         var ci = CultureInfo.InvariantCulture;
-        static string G(long b) => b >= 1L << 30 ? (b / (double)(1L << 30)).ToString("0.00", CultureInfo.InvariantCulture) + " GiB" : (b / (double)(1L << 20)).ToString("0.0", CultureInfo.InvariantCulture) + " MiB";
+        static string G(long b) => Size(b);
         return string.Create(ci,
             $"{indent}weights      {G(WeightBytes)} (memory-mapped, stored dtype)\n" +
             $"{indent}kv cache     {G(KvBytes)} for {ContextTokens:N0} tokens in {KvDType.SpecName()}\n" +

@@ -24,12 +24,14 @@ public sealed class SafetensorsWriter : IDisposable
     private readonly List<(string name, DType dtype, long[] shape, long begin, long end)> _entries = [];
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private bool _done;
+    private readonly IDisposable _dataTmpTracked;   // deleted by an interrupt (Processes.Interrupts) until committed or disposed
     private string? _failed;
 
     public SafetensorsWriter(string path)
     {
         _dest = CheckDestination(path);
         _dataTmp = _dest + $".{Environment.ProcessId}.{Guid.NewGuid():N}.data.tmp";
+        _dataTmpTracked = Processes.Interrupts.TrackTempFile(_dataTmp);
         try
         {
             _data = new FileStream(_dataTmp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 20);
@@ -38,6 +40,7 @@ public sealed class SafetensorsWriter : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             TryDelete(_dataTmp);
+            _dataTmpTracked.Dispose();
             throw new IxcException($"{path}: cannot write: {e.Message}", e);
         }
     }
@@ -168,6 +171,7 @@ public sealed class SafetensorsWriter : IDisposable
         CheckUsable();
         byte[] header = BuildHeader(metadata);
         string finalTmp = _dest + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        using var finalTracked = Processes.Interrupts.TrackTempFile(finalTmp);
         long dataBytes = _data.Length - HeaderReserve;
         Span<byte> len = stackalloc byte[8];
         try
@@ -210,6 +214,7 @@ public sealed class SafetensorsWriter : IDisposable
             _done = true;
             _data.Dispose();
             TryDelete(_dataTmp);
+            _dataTmpTracked.Dispose();
         }
     }
 
@@ -264,5 +269,6 @@ public sealed class SafetensorsWriter : IDisposable
         _done = true;
         _data.Dispose();
         TryDelete(_dataTmp);
+        _dataTmpTracked.Dispose();
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using IXC25.Runtime;
+using IXC25.Runtime.Processes;
 using IXC25.Vision.Imaging;
 
 namespace IXC25.Vision.Video;
@@ -33,39 +32,9 @@ public static class VideoFrames
     public static VideoInfo Probe(string path, DecodeOptions? limits = null)
     {
         CheckReadable(path);
-        string json = Run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries",
-            "stream=avg_frame_rate,r_frame_rate,width,height,nb_frames:stream_side_data=rotation", "-of", "json", Input(path)], path,
-            (limits ?? DecodeOptions.Default).Timeout, out _);
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            var streams = doc.RootElement.GetProperty("streams");
-            if (streams.GetArrayLength() == 0) throw new IxcException($"{path}: no video stream");
-            var s = streams[0];
-            double fps = ParseRate(s, "avg_frame_rate");
-            if (fps <= 0) fps = ParseRate(s, "r_frame_rate");
-            if (!(fps > 0)) throw new IxcException($"{path}: the video stream reports no frame rate");
-            int w = s.GetProperty("width").GetInt32(), h = s.GetProperty("height").GetInt32();
-            if (w <= 0 || h <= 0) throw new IxcException($"{path}: the video stream has an empty frame size {w}x{h}");
-            long? n = s.TryGetProperty("nb_frames", out var nf) && long.TryParse(nf.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) && v > 0 ? v : null;
-            int rotation = 0;
-            if (s.TryGetProperty("side_data_list", out var sideData))
-                foreach (var sd in sideData.EnumerateArray())
-                    if (sd.TryGetProperty("rotation", out var rot) && rot.TryGetInt32(out int r)) { rotation = r; break; }
-            if (rotation % 180 != 0) (w, h) = (h, w);
-            return new VideoInfo(fps, w, h, n, rotation);
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        { throw new IxcException($"{path}: cannot understand ffprobe's report ({e.Message})", e); }
-    }
-
-    private static double ParseRate(JsonElement s, string name)
-    {
-        if (!s.TryGetProperty(name, out var e) || e.GetString() is not { } r || r == "0/0") return 0;
-        var parts = r.Split('/');
-        double num = double.Parse(parts[0], CultureInfo.InvariantCulture);
-        double den = parts.Length > 1 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : 1;
-        return den == 0 ? 0 : num / den;
+        string json = Run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", ProbeReport.Entries, "-of", "json", Input(path)],
+            path, (limits ?? DecodeOptions.Default).Timeout, out _);
+        return ProbeReport.Parse(json, path);
     }
 
     /// <summary>
@@ -75,15 +44,37 @@ public static class VideoFrames
     /// </summary>
     public static int[] SampleIndices(long frameCount, double fps, int maxFrames = MaxFrames)
     {
+        if (maxFrames < 1) throw new IxcException($"at most {maxFrames} frames: at least 1 must be sampled");
         int stride = (int)Math.Round(fps, MidpointRounding.ToEven);
         if (stride < 1) throw new IxcException($"a frame rate of {fps} gives a sampling stride of {stride} frames (upstream needs at least 1 frame per second)");
-        var positions = new List<int>();
-        for (long i = 0; i < frameCount; i += stride) positions.Add(checked((int)i));
-        if (positions.Count <= maxFrames) return [.. positions];
-        double step = (double)positions.Count / (maxFrames + 1);
-        var picked = new int[maxFrames];
-        for (int i = 0; i < maxFrames; i++) picked[i] = positions[(int)(i * step)];
-        return picked;
+        // the one-per-second positions j * stride, j < count, computed rather than listed (a container may claim any count)
+        long count = frameCount <= 0 ? 0 : (frameCount - 1) / stride + 1;
+        long[] picked;
+        if (count <= maxFrames)
+        {
+            picked = new long[count];
+            for (int j = 0; j < count; j++) picked[j] = (long)j * stride;
+        }
+        else
+        {
+            double step = (double)count / (maxFrames + 1);
+            picked = new long[maxFrames];
+            for (int i = 0; i < maxFrames; i++) picked[i] = (long)(i * step) * stride;
+        }
+        if (picked.Length > 0 && picked[^1] > int.MaxValue)
+            throw new IxcException($"a video of {frameCount} frames: frame {picked[^1]} would be sampled, past the {int.MaxValue} frames this engine indexes");
+        return [.. picked.Select(p => (int)p)];
+    }
+
+    /// <summary>The bytes of one RGB24 frame of <paramref name="info"/>, checked against the pixel limit before anything is allocated.</summary>
+    public static int FrameBytes(VideoInfo info, string path, DecodeOptions limits)
+    {
+        long pixels = (long)info.Width * info.Height;
+        if (pixels > limits.MaxPixels)
+            throw new IxcException($"{path}: video frames of {info.Width}x{info.Height} exceed the pixel limit of {limits.MaxPixels}");
+        if (pixels * 3 > Array.MaxLength)
+            throw new IxcException($"{path}: video frames of {info.Width}x{info.Height} need {pixels * 3} bytes each, more than one buffer holds");
+        return (int)(pixels * 3);
     }
 
     /// <summary>Decodes the video and returns upstream's sampled frames (at most <paramref name="maxFrames"/>).</summary>
@@ -91,17 +82,16 @@ public static class VideoFrames
     {
         limits ??= DecodeOptions.Default;
         var info = Probe(path, limits);
-        if ((long)info.Width * info.Height > limits.MaxPixels)
-            throw new IxcException($"{path}: video frames of {info.Width}x{info.Height} exceed the pixel limit of {limits.MaxPixels}");
+        int frameBytes = FrameBytes(info, path, limits);
         // One pass when the container's frame count is right (the usual case); otherwise a second pass
         // with the count measured by the first.
         long guess = info.FrameCountHint ?? 0;
         var wanted = SampleIndices(guess, info.Fps, maxFrames);
-        var (frames, decoded) = Decode(path, info, wanted, limits.Timeout);
+        var (frames, decoded) = Decode(path, info, frameBytes, wanted, limits.Timeout);
         var exact = SampleIndices(decoded, info.Fps, maxFrames);
         if (!exact.AsSpan().SequenceEqual(wanted))
         {
-            (frames, long again) = Decode(path, info, exact, limits.Timeout);
+            (frames, long again) = Decode(path, info, frameBytes, exact, limits.Timeout);
             if (again != decoded) throw new IxcException($"{path}: ffmpeg decoded {decoded} frames, then {again}: the video cannot be read reproducibly");
         }
         if (frames.Count == 0) throw new IxcException($"{path}: the video has no frames");
@@ -109,14 +99,14 @@ public static class VideoFrames
     }
 
     /// <summary>Every decoded frame's index and pixels are streamed; the ones in <paramref name="keep"/> are returned. Also returns the number of frames decoded.</summary>
-    private static (List<RgbImage> Frames, long Decoded) Decode(string path, VideoInfo info, int[] keep, TimeSpan timeout)
+    private static (List<RgbImage> Frames, long Decoded) Decode(string path, VideoInfo info, int frameBytes, int[] keep, TimeSpan timeout)
     {
-        int frameBytes = checked(info.Width * info.Height * 3);
         var keepSet = new HashSet<int>(keep);
         var frames = new List<RgbImage>();
         var psi = Start("ffmpeg", ["-v", "error", "-nostdin", "-i", Input(path), "-map", "0:v:0", "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]);
         using var p = StartProcess(psi, path);
+        using var tracked = Interrupts.Track(p);
         using var watchdog = new Watchdog(p, timeout);
         var stderrTask = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.BaseStream;
@@ -185,6 +175,7 @@ public static class VideoFrames
     private static string Run(string exe, string[] args, string path, TimeSpan timeout, out string stderr)
     {
         using var p = StartProcess(Start(exe, args), path);
+        using var tracked = Interrupts.Track(p);
         using var watchdog = new Watchdog(p, timeout);
         var errTask = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();

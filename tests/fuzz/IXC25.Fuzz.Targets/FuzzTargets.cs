@@ -14,6 +14,7 @@ public static class FuzzTargets
         new ImageTarget(),
         new CompareTarget(),
         new PortRequestTarget(),
+        new VideoProbeTarget(),
         new ServerRequestTarget(),
     ];
 
