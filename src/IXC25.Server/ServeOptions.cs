@@ -13,6 +13,9 @@ public sealed record ServeOptions
     /// <summary>Largest accepted <see cref="MaxBatch"/>.</summary>
     public const int MaxBatchLimit = 256;
 
+    /// <summary>Largest accepted <see cref="MaxQueue"/> (each waiting request holds its decoded body and images).</summary>
+    public const int MaxQueueLimit = 100_000;
+
     /// <summary>Address to bind; loopback by default (the server has no TLS: put a proxy in front to expose it).</summary>
     public string Host { get; init; } = "127.0.0.1";
 
@@ -55,7 +58,7 @@ public sealed record ServeOptions
         if (ApiKey is { } k && (k.Length == 0 || k.Any(char.IsWhiteSpace)))
             throw new IxcException("--api-key must be a non-empty string without spaces");
         if (MaxBatch is < 1 or > MaxBatchLimit) throw new IxcException($"--max-batch must be between 1 and {MaxBatchLimit} (got {MaxBatch})");
-        if (MaxQueue < 0) throw new IxcException($"--max-queue must be 0 or more (got {MaxQueue})");
+        if (MaxQueue is < 0 or > MaxQueueLimit) throw new IxcException($"--max-queue must be between 0 and {MaxQueueLimit} (got {MaxQueue})");
         if (MaxBodyBytes < 1024) throw new IxcException($"--max-body must be at least 1024 bytes (got {MaxBodyBytes})");
         if (MaxPixels < 1) throw new IxcException($"--max-pixels must be positive (got {MaxPixels})");
         if (ShutdownGrace < TimeSpan.Zero) throw new IxcException("the shutdown grace period must not be negative");

@@ -10,11 +10,11 @@ public class ServeCommandTests
     private static readonly string Tiny = RepoLayout.Path("golden", "model", "tiny", "safetensors");
 
     [Theory]
-    [InlineData("--max-batch", "0", "--max-batch must be between 1 and 256")]
-    [InlineData("--max-batch", "257", "--max-batch must be between 1 and 256")]
-    [InlineData("--max-queue", "-1", "--max-queue must be 0 or more")]
+    [InlineData("--max-batch", "0", "--max-batch must be at least 1 and at most 256 (got 0)")]
+    [InlineData("--max-batch", "257", "--max-batch must be at least 1 and at most 256 (got 257)")]
+    [InlineData("--max-queue", "-1", "--max-queue must be at least 0 and at most 100000 (got -1)")]
     [InlineData("--host", "not-an-address", "--host must be an IP address or localhost")]
-    [InlineData("--shutdown-grace", "-1", "--shutdown-grace must be between 0 and 3600")]
+    [InlineData("--shutdown-grace", "-1", "--shutdown-grace must be at least 0 and at most 3600 (got -1)")]
     public void BadOptionsAreOneLineErrors(string option, string value, string expected)
     {
         var (code, output, err) = CliRunner.Run("serve", "--model", Tiny, "--port", "0", option, value);

@@ -16,13 +16,13 @@ internal static class ServeCommand
         var o = new ModelOptionSet();
         var d = new ServeOptions();
         var host = new Option<string>("--host") { Description = "address to listen on (loopback by default; 0.0.0.0 exposes the server: set --api-key)", DefaultValueFactory = _ => d.Host };
-        var port = new Option<int>("--port") { Description = "TCP port (0: a free one, printed)", DefaultValueFactory = _ => d.Port };
+        var port = new Option<int>("--port") { Description = "TCP port (0: a free one, printed)", DefaultValueFactory = _ => d.Port }.Within(0, 65535);
         var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1/* (or set IXC25_API_KEY)" };
-        var maxBatch = new Option<int>("--max-batch") { Description = $"requests generating at once (1..{ServeOptions.MaxBatchLimit})", DefaultValueFactory = _ => d.MaxBatch };
-        var maxQueue = new Option<int>("--max-queue") { Description = "requests waiting for a slot; one more is answered 429 with Retry-After", DefaultValueFactory = _ => d.MaxQueue };
-        var maxBody = new Option<long>("--max-body") { Description = "largest request body in bytes (413 beyond)", DefaultValueFactory = _ => d.MaxBodyBytes };
-        var maxPixels = new Option<long>("--max-pixels") { Description = "largest image in pixels (width x height), refused from its header", DefaultValueFactory = _ => d.MaxPixels };
-        var grace = new Option<double>("--shutdown-grace") { Description = "seconds running generations may finish after Ctrl-C / SIGTERM before they are cancelled", DefaultValueFactory = _ => d.ShutdownGrace.TotalSeconds };
+        var maxBatch = new Option<int>("--max-batch") { Description = $"requests generating at once, decoded together", DefaultValueFactory = _ => d.MaxBatch }.Within(1, ServeOptions.MaxBatchLimit);
+        var maxQueue = new Option<int>("--max-queue") { Description = "requests waiting for a slot; one more is answered 429 with Retry-After", DefaultValueFactory = _ => d.MaxQueue }.Within(0, ServeOptions.MaxQueueLimit);
+        var maxBody = new Option<long>("--max-body") { Description = "largest request body in bytes (413 beyond)", DefaultValueFactory = _ => d.MaxBodyBytes }.Within(1024L, long.MaxValue);
+        var maxPixels = new Option<long>("--max-pixels") { Description = "largest image in pixels (width x height), refused from its header", DefaultValueFactory = _ => d.MaxPixels }.Within(1L, long.MaxValue);
+        var grace = new Option<double>("--shutdown-grace") { Description = "seconds running generations may finish after Ctrl-C / SIGTERM before they are cancelled", DefaultValueFactory = _ => d.ShutdownGrace.TotalSeconds }.Within(0, 3600);
         var modelId = new Option<string?>("--model-id") { Description = "the model's id in the API (default: the model folder's name)" };
         var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/chat/completions, streaming, images as data: URLs) with a chat page at /.")
         {
@@ -33,7 +33,6 @@ internal static class ServeCommand
         {
             var err = r.InvocationConfiguration.Error;
             double g = r.GetValue(grace);
-            if (!(g >= 0 && g <= 3600)) throw new IXC25.Runtime.IxcException($"--shutdown-grace must be between 0 and 3600 seconds (got {g})");
             var options = new ServeOptions
             {
                 Host = r.GetValue(host)!,
