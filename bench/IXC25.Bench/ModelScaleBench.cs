@@ -54,7 +54,7 @@ internal static class ModelScaleBench
         {
             cache?.Dispose();
             cache = new CpuKvLayer(d.HKV, d.D, DType.F32, prompt + 64, prompt + 64);
-            graph.DecoderLayer(0, x, m, cos, sin, cache).Release();
+            graph.DecoderLayer(0, false, x, m, cos, sin, cache).Release();
         }, runs, 1);
 
         // decode: one token at that context
@@ -66,10 +66,10 @@ internal static class ModelScaleBench
         var m1 = HostAct.Mask([0]);
         double decode = BenchHost.Measure($"model-scale decoder layer decode step (context {prompt})", () =>
         {
-            graph.DecoderLayer(0, x1, m1, c1, s1, cache!).Release();
+            graph.DecoderLayer(0, false, x1, m1, c1, s1, cache!).Release();
             cache!.Truncate(prompt);
         }, Math.Max(runs, 5), 1);
-        double head = BenchHost.Measure("model-scale output head (1 row: norm + 92544 x 4096 logits)", () => graph.LlmHead(x1).Release(), Math.Max(runs, 5), 1);
+        double head = BenchHost.Measure("model-scale output head (1 row: norm + 92544 x 4096 logits)", () => graph.LlmHead(false, x1).Release(), Math.Max(runs, 5), 1);
 
         double prefill32 = prefill * 32 + head;
         double decode32 = decode * 32 + head;
