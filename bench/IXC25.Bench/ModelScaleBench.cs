@@ -85,15 +85,15 @@ internal static class ModelScaleBench
         }));
     }
 
-    /// <summary>The 7B config with one decoder layer and one ViT layer, random bf16 weights.</summary>
-    internal static Ixc25Model Build(int threads)
+    /// <summary>The 7B config with <paramref name="layers"/> decoder layers and one ViT layer, random bf16 weights.</summary>
+    internal static Ixc25Model Build(int threads, int layers = 1)
     {
         using var doc = ConfigReader.ParseFile(RepoLayout.Path("golden", "model", "config-7b", "config.json"));
         var json = System.Text.Json.Nodes.JsonNode.Parse(doc.RootElement.GetRawText())!.AsObject();
-        json["num_hidden_layers"] = 1;
+        json["num_hidden_layers"] = layers;
         json["vision_config"] = new System.Text.Json.Nodes.JsonObject { ["num_hidden_layers"] = 1 };
         using var cfgDoc = JsonDocument.Parse(json.ToJsonString());
-        var config = Ixc25Config.FromJson(cfgDoc.RootElement, "7B config with 1 + 1 layers");
+        var config = Ixc25Config.FromJson(cfgDoc.RootElement, $"7B config with {layers} + 1 layers");
         var dims = Ixc25Dims.FromConfig(config);
         var tensors = new List<NamedTensor>();
         ulong state = 0x9E3779B97F4A7C15UL;

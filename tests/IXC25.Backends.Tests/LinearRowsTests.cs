@@ -76,6 +76,36 @@ public unsafe class LinearRowsTests
     }
 
     [Fact]
+    public void RowExactOpsEqualEachRowAloneIncludingTheZeroMaskQuirk()
+    {
+        const int IN = 70, OUT = 45, R = 8, T = 11;
+        var ops = new IXC25.Backends.Cpu.CpuOps(2);
+        foreach (var dtype in WeightTypes)
+        {
+            var w = RandomWeight("w", dtype, OUT, IN, 1);
+            var a = RandomWeight("a", dtype, R, IN, 2);
+            var b = RandomWeight("b", dtype, OUT, R, 3);
+            var x = Normal(T * IN, 4);
+            x[3 * IN + 5] = float.PositiveInfinity; // row 3 unmasked: alone, its quirk B(A x) * 0 turns it to NaN
+            x[6 * IN + 1] = float.NaN;
+            byte[] mask = [0, 1, 0, 0, 1, 1, 0, 0, 0, 1, 0];
+            var together = new float[T * OUT];
+            ops.PloraLinear(x, T, w, a, b, mask, 1f, together, rowExact: true);
+            var linear = new float[T * OUT];
+            ops.Linear(x, T, w, null, linear, rowExact: true);
+            for (int t = 0; t < T; t++)
+            {
+                var alone = new float[OUT];
+                ops.PloraLinear(x.AsSpan(t * IN, IN), 1, w, a, b, mask.AsSpan(t, 1), 1f, alone);
+                AssertBitEqual(together.AsSpan(t * OUT, OUT).ToArray(), alone, $"plora_linear row {t} {dtype}");
+                var one = new float[OUT];
+                ops.Linear(x.AsSpan(t * IN, IN), 1, w, null, one);
+                AssertBitEqual(linear.AsSpan(t * OUT, OUT).ToArray(), one, $"linear row {t} {dtype}");
+            }
+        }
+    }
+
+    [Fact]
     public void ZeroKGivesTheBias()
     {
         var w = RandomWeight("w", DType.F32, 3, 0, 1);

@@ -103,11 +103,7 @@ public sealed partial class Ixc25Model : IDisposable
     /// </summary>
     public void SetMode(string mode)
     {
-        if (!Ixc25Modes.Merges.TryGetValue(mode, out var groups))
-            throw new IxcException($"unknown mode '{mode}' (modes: {string.Join(", ", Ixc25Modes.Merges.Keys)})");
-        var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
-        if (missing.Count > 0)
-            throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Name} does not have");
+        var groups = CheckMode(mode);
         if (groups.Length == 0) _modes.Pairs = null;
         else
         {
@@ -117,6 +113,17 @@ public sealed partial class Ixc25Model : IDisposable
             _modes.Pairs = table;
         }
         Mode = mode;
+    }
+
+    /// <summary>The task LoRA groups mode <paramref name="mode"/> merges; an unknown mode, or one whose groups the checkpoint lacks, is refused (the mode stays as it was).</summary>
+    public string[] CheckMode(string mode)
+    {
+        if (!Ixc25Modes.Merges.TryGetValue(mode, out var groups))
+            throw new IxcException($"unknown mode '{mode}' (modes: {string.Join(", ", Ixc25Modes.Merges.Keys)})");
+        var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
+        if (missing.Count > 0)
+            throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Name} does not have");
+        return groups;
     }
 
     /// <summary>Every Partial LoRA linear of the decoder (wqkv, wo, w1, w3, w2 of each layer).</summary>
