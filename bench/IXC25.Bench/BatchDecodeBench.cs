@@ -30,7 +30,7 @@ internal static class BatchDecodeBench
         var r = new Random(5);
         for (int i = 0; i < k.Length; i++) k[i] = (float)(r.NextDouble() * 2 - 1);
         var rows = new List<string>();
-        double perToken1 = double.NaN;
+        double perToken1 = double.NaN, cpu1 = double.NaN;
         foreach (int B in batches)
         {
             var caches = new SequenceKv[B];
@@ -38,15 +38,23 @@ internal static class BatchDecodeBench
             for (int b = 0; b < B; b++)
             {
                 caches[b] = model.NewCache();
-                foreach (var layer in caches[b].Layers) layer.Append(k, k, context);
+                foreach (var kv in caches[b].Layers) kv.Append(k, k, context);
                 ropes[b] = new RotaryEmbedding(model.Rope.Config, model.Rope.Mode);
             }
             var ids = Enumerable.Range(0, B).Select(b => (long)(1000 + 37 * b)).ToArray();
+            var proc = Process.GetCurrentProcess();
+            var cpu = new List<double>();
             var (step, stepMin, stepMax) = BenchHost.MeasureRange($"batch-decode step B={B} ({layers} layers + head, context {context})", () =>
             {
+                proc.Refresh();
+                var c0 = proc.TotalProcessorTime;
                 model.ForwardStep(ids, caches, ropes).Release();
+                proc.Refresh();
+                cpu.Add((proc.TotalProcessorTime - c0).TotalSeconds);
                 foreach (var c in caches) c.Truncate(context);
             }, runs, 1);
+            // CPU seconds per step (all threads): on a shared machine a steadier measure of the work than wall time
+            double cpuStep = cpu.Skip(1).Order().ElementAt((cpu.Count - 1) / 2);
             var x = HostAct.F32(B, d.C);
             for (int i = 0; i < x.Span.Length; i++) x.Span[i] = (float)(r.NextDouble() * 2 - 1);
             var graph = model.Graph();
@@ -65,13 +73,23 @@ internal static class BatchDecodeBench
                 ["tokens_per_s"] = B / step32,
                 ["per_request_tokens_per_s"] = 1 / step32,
                 ["speedup_vs_batch_1"] = speedup,
+                ["cpu_s_per_measured_step"] = cpuStep,
+                ["load_average"] = LoadAverage(),
             }));
+            if (B == 1) cpu1 = cpuStep;
             rows.Add(string.Create(CultureInfo.InvariantCulture,
-                $"| {B} | {layer * 1000:0.0} ms | {head * 1000:0.0} ms | {step32:0.000} s ({min32:0.000}-{max32:0.000}) | {B / step32:0.00} ({B / max32:0.00}-{B / min32:0.00}) | {1 / step32:0.00} | {speedup:0.00}x |"));
+                $"| {B} | {layer * 1000:0.0} ms | {head * 1000:0.0} ms | {step32:0.000} s ({min32:0.000}-{max32:0.000}) | {B / step32:0.00} ({B / max32:0.00}-{B / min32:0.00}) | {1 / step32:0.00} | {speedup:0.00}x | {cpuStep:0.000} s ({cpu1 / cpuStep * B:0.00}x) | {LoadAverage()} |"));
         }
         Console.WriteLine();
-        Console.WriteLine("| batch | per layer | head | step, 32 layers + head (range) | tokens/s aggregate (range) | tokens/s per request | vs batch 1 |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine($"| batch | per layer | head | step, 32 layers + head (range) | tokens/s aggregate (range) | tokens/s per request | vs batch 1 | CPU s per measured step ({layers} layers + head; tokens per CPU s vs batch 1) | load |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows) Console.WriteLine(row);
+    }
+
+    /// <summary>The 1-minute load average (Linux), or "?".</summary>
+    private static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; }
+        catch (IOException) { return "?"; }
     }
 }
