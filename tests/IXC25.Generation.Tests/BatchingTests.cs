@@ -111,6 +111,51 @@ public sealed class BatchingTests
         Assert.Equal((0, 0, 0), engine.Scheduler.Load);
     }
 
+    /// <summary>Logits, not only tokens: the scheduler's sequences return, step after step, the bits of the sequence alone.</summary>
+    [Fact]
+    public async Task ConcurrentSequencesReturnTheLogitsOfEachSequenceAlone()
+    {
+        string[] questions = ["Hi.", "Describe a cat sitting on a mat.", "Why?", "List three colours.", "Go on."];
+        const int Steps = 6;
+        List<float[]> Decode(IDecoderModel decoder)
+        {
+            var rows = new List<float[]>();
+            var logits = new float[decoder.VocabSize];
+            var seq = decoder.Prefill(logits);
+            rows.Add([.. logits]);
+            for (int s = 0; s < Steps; s++)
+            {
+                int next = 0;
+                for (int j = 1; j < logits.Length; j++) if (logits[j] > logits[next]) next = j;
+                seq.Step(next, logits);
+                rows.Add([.. logits]);
+            }
+            return rows;
+        }
+        var expected = questions.Select(q =>
+        {
+            using var fresh = ChatEngine.Load(Tiny, Options);
+            return Decode(new Ixc25Decoder(fresh.Model, PreparedPrompt.Chat(fresh.Model.Tokenizer, q, [])));
+        }).ToArray();
+
+        using var engine = ChatEngine.Load(Tiny, Options, new BatchOptions(MaxBatch: 4));
+        var sizes = new List<int>();
+        engine.Scheduler!.StepRan += s => { lock (sizes) sizes.Add(s.Size); };
+        using var start = new Barrier(questions.Length);
+        var tasks = questions.Select(q => Task.Factory.StartNew(() =>
+        {
+            start.SignalAndWait();
+            using var d = new BatchedDecoder(engine.Scheduler, engine.Model, PreparedPrompt.Chat(engine.Model.Tokenizer, q, []), IXC25.Model.Ixc25Modes.Chat, null, default);
+            return Decode(d);
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        var got = await Task.WhenAll(tasks);
+        for (int i = 0; i < questions.Length; i++)
+            for (int s = 0; s <= Steps; s++)
+                Assert.True(System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected[i][s].AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(got[i][s].AsSpan())), $"request {i}, step {s}: logits differ from the request alone");
+        lock (sizes) Assert.Contains(sizes, n => n >= 2);
+        Assert.Equal(0, engine.Scheduler.Caches);
+    }
+
     [Fact]
     public void MaxBatchOneKeepsTheSerializedEngine()
     {
