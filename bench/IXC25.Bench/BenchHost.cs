@@ -20,6 +20,7 @@ public static class BenchHost
         ["gemm"] = ("CpuOps.Linear GFLOP/s and weight GB/s on 7B layer shapes (--shapes T:IN:OUT,... --dtypes bf16,f32 --threads 0 --runs 7)", GemmBench.Run),
         ["gemv-bw"] = ("one-row bf16 products on the 7B decode shapes as a fraction of the read bandwidth measured alternately (--pairs 15 --gib 1)", GemmBench.Bandwidth),
         ["layer-prefill"] = ("InternLM2-7B-shaped decoder layer with Partial LoRA, bf16 weights, prefill (--tokens 512 --mask all|none|both --runs 5)", LayerBench.Prefill),
+        ["batch-decode"] = ("batched decode (Ixc25Model.ForwardStep) at 7B dimensions, synthetic bf16 weights: tokens/s for batch 1..16, aggregate and per request, extrapolated to 32 layers (--batches 1,2,4,8,16 --layers 4 --context 512 --runs 5)", BatchDecodeBench.Run),
         ["layer-decode"] = ("the same layer, one decode step against a KV cache (--context 1024 --runs 9)", LayerBench.Decode),
         ["tokenize"] = ("SentencePiece-BPE encode throughput on the tokenizer golden corpus, one thread (--runs 7)", TokenizerBench.Run),
     };
@@ -44,7 +45,11 @@ public static class BenchHost
     }
 
     /// <summary>Runs <paramref name="body"/> <paramref name="warmup"/> times, then <paramref name="runs"/> timed times; prints and returns the median seconds.</summary>
-    public static double Measure(string name, Action body, int runs = 7, int warmup = 2, IDictionary<string, double>? perSecond = null)
+    public static double Measure(string name, Action body, int runs = 7, int warmup = 2, IDictionary<string, double>? perSecond = null) =>
+        MeasureRange(name, body, runs, warmup, perSecond).Median;
+
+    /// <summary>As <see cref="Measure"/>, returning the median, fastest and slowest run in seconds.</summary>
+    public static (double Median, double Min, double Max) MeasureRange(string name, Action body, int runs = 7, int warmup = 2, IDictionary<string, double>? perSecond = null)
     {
         for (int i = 0; i < warmup; i++) body();
         var times = new double[runs];
@@ -68,7 +73,7 @@ public static class BenchHost
         if (perSecond is not null)
             foreach (var kv in perSecond) result[kv.Key + "_per_s"] = kv.Value / median;
         Console.WriteLine(JsonSerializer.Serialize(result));
-        return median;
+        return (median, times[0], times[^1]);
     }
 }
 

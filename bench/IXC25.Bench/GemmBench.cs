@@ -8,7 +8,8 @@ namespace IXC25.Bench;
 /// <summary>
 /// GEMM micro-benchmarks of CpuOps.Linear (y = x W^T) on InternLM2-7B shapes: prefill (512 rows) and decode
 /// (1 row) against weights in native memory. --shapes T:IN:OUT,... (default: the layer's shapes at 512 and 1 rows),
-/// --dtypes bf16,f32,f16 (default bf16,f32), --threads N (0: all), --runs 7. Reports GFLOP/s and weight GB/s.
+/// --dtypes bf16,f32,f16 (default bf16,f32), --threads N (0: all), --runs 7, --row-exact 1 (the batched decode entry,
+/// GemmDriver.LinearRows). Reports GFLOP/s and weight GB/s.
 /// </summary>
 internal static unsafe class GemmBench
 {
@@ -71,6 +72,7 @@ internal static unsafe class GemmBench
         string shapes = a.Get("shapes", "512:4096:6144,512:4096:4096,512:4096:14336,512:14336:4096,1:4096:6144,1:4096:14336,1:14336:4096");
         string[] dtypes = a.Get("dtypes", "bf16,f32").Split(',');
         int runs = a.GetInt("runs", 7);
+        bool rowExact = a.GetInt("row-exact", 0) != 0; // the batched decode path (GemmDriver.LinearRows)
         var ops = new CpuOps(a.GetInt("threads", 0));
         foreach (var dt in dtypes)
             foreach (var s in shapes.Split(','))
@@ -97,18 +99,19 @@ internal static unsafe class GemmBench
                     var y = new float[T * OUT];
                     var cpu = new List<double>();
                     var proc = System.Diagnostics.Process.GetCurrentProcess();
-                    BenchHost.Measure($"gemm-{dt}-{T}x{IN}x{OUT}", () =>
+                    string name = $"gemm-{dt}-{T}x{IN}x{OUT}{(rowExact ? "-rows" : "")}";
+                    BenchHost.Measure(name, () =>
                     {
                         proc.Refresh();
                         var c0 = proc.TotalProcessorTime;
-                        ops.Linear(x, T, weight, null, y);
+                        ops.Linear(x, T, weight, null, y, rowExact);
                         proc.Refresh();
                         cpu.Add((proc.TotalProcessorTime - c0).TotalSeconds);
                     }, runs: runs, warmup: 2, perSecond: new Dictionary<string, double> { ["flop"] = 2.0 * T * IN * OUT, ["weight_byte"] = bytes });
                     // CPU seconds per run (all threads): on a shared machine, a steadier measure of the work than wall time
                     Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                     {
-                        ["bench"] = $"gemm-{dt}-{T}x{IN}x{OUT}-cpu",
+                        ["bench"] = name + "-cpu",
                         ["min_cpu_s"] = cpu.Skip(2).Min(),
                         ["median_cpu_s"] = cpu.Skip(2).Order().ElementAt((cpu.Count - 2) / 2),
                     }));

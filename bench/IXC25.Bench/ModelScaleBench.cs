@@ -54,7 +54,7 @@ internal static class ModelScaleBench
         {
             cache?.Dispose();
             cache = new CpuKvLayer(d.HKV, d.D, DType.F32, prompt + 64, prompt + 64);
-            graph.DecoderLayer(0, x, m, cos, sin, cache).Release();
+            graph.DecoderLayer(0, false, x, m, cos, sin, cache).Release();
         }, runs, 1);
 
         // decode: one token at that context
@@ -66,10 +66,10 @@ internal static class ModelScaleBench
         var m1 = HostAct.Mask([0]);
         double decode = BenchHost.Measure($"model-scale decoder layer decode step (context {prompt})", () =>
         {
-            graph.DecoderLayer(0, x1, m1, c1, s1, cache!).Release();
+            graph.DecoderLayer(0, false, x1, m1, c1, s1, cache!).Release();
             cache!.Truncate(prompt);
         }, Math.Max(runs, 5), 1);
-        double head = BenchHost.Measure("model-scale output head (1 row: norm + 92544 x 4096 logits)", () => graph.LlmHead(x1).Release(), Math.Max(runs, 5), 1);
+        double head = BenchHost.Measure("model-scale output head (1 row: norm + 92544 x 4096 logits)", () => graph.LlmHead(false, x1).Release(), Math.Max(runs, 5), 1);
 
         double prefill32 = prefill * 32 + head;
         double decode32 = decode * 32 + head;
@@ -85,15 +85,15 @@ internal static class ModelScaleBench
         }));
     }
 
-    /// <summary>The 7B config with one decoder layer and one ViT layer, random bf16 weights.</summary>
-    internal static Ixc25Model Build(int threads)
+    /// <summary>The 7B config with <paramref name="layers"/> decoder layers and one ViT layer, random bf16 weights.</summary>
+    internal static Ixc25Model Build(int threads, int layers = 1)
     {
         using var doc = ConfigReader.ParseFile(RepoLayout.Path("golden", "model", "config-7b", "config.json"));
         var json = System.Text.Json.Nodes.JsonNode.Parse(doc.RootElement.GetRawText())!.AsObject();
-        json["num_hidden_layers"] = 1;
+        json["num_hidden_layers"] = layers;
         json["vision_config"] = new System.Text.Json.Nodes.JsonObject { ["num_hidden_layers"] = 1 };
         using var cfgDoc = JsonDocument.Parse(json.ToJsonString());
-        var config = Ixc25Config.FromJson(cfgDoc.RootElement, "7B config with 1 + 1 layers");
+        var config = Ixc25Config.FromJson(cfgDoc.RootElement, $"7B config with {layers} + 1 layers");
         var dims = Ixc25Dims.FromConfig(config);
         var tensors = new List<NamedTensor>();
         ulong state = 0x9E3779B97F4A7C15UL;

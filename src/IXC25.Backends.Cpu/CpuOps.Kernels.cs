@@ -16,10 +16,10 @@ public sealed partial class CpuOps : ICpuKernels
         Embedding(ids, table, y);
 
     void ICpuKernels.Linear(ReadOnlySpan<float> x, NamedTensor weight, NamedTensor? bias, in LinearDims d, LinearAttrs attrs, Span<float> y) =>
-        Linear(x, d.T, weight, bias, y);
+        Linear(x, d.T, weight, bias, y, attrs.RowExact);
 
     void ICpuKernels.PloraLinear(ReadOnlySpan<float> x, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, in PloraLinearDims d, PloraLinearAttrs attrs, Span<float> y) =>
-        PloraLinear(x, d.T, weight, loraA, loraB, imMask, attrs.Scale, y);
+        PloraLinear(x, d.T, weight, loraA, loraB, imMask, attrs.Scale, y, attrs.RowExact);
 
     void ICpuKernels.RmsNorm(ReadOnlySpan<float> x, NamedTensor weight, in RmsNormDims d, RmsNormAttrs attrs, Span<float> y) =>
         RmsNorm(x, d.T, d.C, F(weight), attrs.Eps, y);

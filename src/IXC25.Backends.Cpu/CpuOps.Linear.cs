@@ -9,8 +9,11 @@ namespace IXC25.Backends.Cpu;
 // bf16/f16/f32 weights where they are stored.
 public sealed partial class CpuOps
 {
-    /// <summary>x [T, IN], weight [OUT, IN] as stored, bias [OUT] or null, y [T, OUT].</summary>
-    public unsafe void Linear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor? bias, Span<float> y)
+    /// <summary>
+    /// x [T, IN], weight [OUT, IN] as stored, bias [OUT] or null, y [T, OUT]. With <paramref name="rowExact"/> every row is
+    /// bit-identical to the call on that row alone (<see cref="GemmDriver.LinearRows"/>, batched decode).
+    /// </summary>
+    public unsafe void Linear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor? bias, Span<float> y, bool rowExact = false)
     {
         var (OUT, IN) = Matrix("linear", "weight", weight);
         Check(x.Length == (long)T * IN, "linear", $"'x' has {x.Length} elements, expected {(long)T * IN} ({T} x {IN})");
@@ -23,7 +26,11 @@ public sealed partial class CpuOps
         }
         fixed (float* xp = x, yp = y, bp = b)
         fixed (byte* wp = weight.Data.Bytes)
-            GemmDriver.Linear(xp, IN, T, new WeightView(wp, weight.DType, OUT, IN, IN), bp, yp, OUT, Threads);
+        {
+            var w = new WeightView(wp, weight.DType, OUT, IN, IN);
+            if (rowExact) GemmDriver.LinearRows(xp, IN, T, w, bp, yp, OUT, Threads);
+            else GemmDriver.Linear(xp, IN, T, w, bp, yp, OUT, Threads);
+        }
     }
 
     /// <summary>x [T, IN], weight [OUT, IN], lora_a [R, IN], lora_b [OUT, R] as stored, im_mask [T], y [T, OUT].</summary>
@@ -34,8 +41,9 @@ public sealed partial class CpuOps
     /// When every row is masked, x is packed once for W and A. When moreover scale is 1 (the model's alpha / r) and
     /// R fits one K block, b is accumulated straight into y: y + (b * 1) is y + b, and the product's single chain
     /// per output is added once, so the result is bit-identical to the separate steps.
+    /// With <paramref name="rowExact"/> (batched decode) see <see cref="PloraLinearRows"/>.
     /// </remarks>
-    public unsafe void PloraLinear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, float scale, Span<float> y)
+    public unsafe void PloraLinear(ReadOnlySpan<float> x, int T, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, float scale, Span<float> y, bool rowExact = false)
     {
         var (OUT, IN) = Matrix("plora_linear", "weight", weight);
         var (R, inA) = Matrix("plora_linear", "lora_a", loraA);
@@ -46,6 +54,11 @@ public sealed partial class CpuOps
         Check(x.Length == (long)T * IN, "plora_linear", $"'x' has {x.Length} elements, expected {(long)T * IN} ({T} x {IN})");
         Check(y.Length == (long)T * OUT, "plora_linear", $"'y' has {y.Length} elements, expected {(long)T * OUT} ({T} x {OUT})");
         if (T == 0) return;
+        if (rowExact && T > 1)
+        {
+            PloraLinearRows(x, T, IN, OUT, R, weight, loraA, loraB, imMask, scale, y);
+            return;
+        }
 
         bool any = imMask.IndexOfAnyExcept((byte)0) >= 0;
         int rows = 0;
@@ -95,6 +108,37 @@ public sealed partial class CpuOps
                 for (int r = r0; r < r1; r++)
                     AddScaled(new Span<float>((float*)yP + (nint)(all ? r : idx[r]) * OUT, OUT), new ReadOnlySpan<float>((float*)bP + (nint)r * OUT, OUT), s);
             });
+        }
+    }
+
+    /// <summary>
+    /// Row-exact Partial LoRA (rows of different sequences): every row as <see cref="PloraLinear"/> on that row and its mask
+    /// alone. Base product through <see cref="GemmDriver.LinearRows"/> (one pass over W for all rows); then the rows that
+    /// need the LoRA path alone (masked rows, at <paramref name="scale"/>; unmasked rows whose quirk B(A x) * 0 is not
+    /// provably a no-op, at 0) are gathered and go through row-exact products, and each gets its own multiply and add.
+    /// </summary>
+    private unsafe void PloraLinearRows(ReadOnlySpan<float> x, int T, int IN, int OUT, int R, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, float scale, Span<float> y)
+    {
+        var rowsList = new List<int>();
+        fixed (float* xp = x, yp = y)
+        fixed (byte* wp = weight.Data.Bytes, ap = loraA.Data.Bytes, bp = loraB.Data.Bytes)
+        {
+            GemmDriver.LinearRows(xp, IN, T, new WeightView(wp, weight.DType, OUT, IN, IN), null, yp, OUT, Threads);
+            for (int t = 0; t < T; t++)
+                if (imMask[t] != 0 || !QuirkIsNoOp(x.Slice(t * IN, IN), y.Slice(t * OUT, OUT), loraA, loraB, R)) rowsList.Add(t);
+            int rows = rowsList.Count;
+            if (rows == 0) return;
+            using var gathered = Scratch.Rent((long)rows * IN);
+            for (int r = 0; r < rows; r++) x.Slice(rowsList[r] * IN, IN).CopyTo(new Span<float>(gathered.Pointer + (nint)r * IN, IN));
+            using var aBuf = Scratch.Rent((long)rows * R);
+            using var bBuf = Scratch.Rent((long)rows * OUT);
+            GemmDriver.LinearRows(gathered.Pointer, IN, rows, new WeightView(ap, loraA.DType, R, IN, IN), null, aBuf.Pointer, R, Threads);
+            GemmDriver.LinearRows(aBuf.Pointer, R, rows, new WeightView(bp, loraB.DType, OUT, R, R), null, bBuf.Pointer, OUT, Threads);
+            for (int r = 0; r < rows; r++)
+            {
+                int t = rowsList[r];
+                AddScaled(y.Slice(t * OUT, OUT), new ReadOnlySpan<float>(bBuf.Pointer + (nint)r * OUT, OUT), imMask[t] != 0 ? scale : 0f);
+            }
         }
     }
 

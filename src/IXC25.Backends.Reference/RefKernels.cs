@@ -22,7 +22,7 @@ public sealed class RefKernels : IRefKernels
         RefOps.Linear(x, d.T, d.IN, F(weight), d.OUT, bias is null ? [] : F(bias), y);
 
     public void PloraLinear(ReadOnlySpan<float> x, NamedTensor weight, NamedTensor loraA, NamedTensor loraB, ReadOnlySpan<byte> imMask, in PloraLinearDims d, PloraLinearAttrs attrs, Span<float> y) =>
-        RefOps.PloraLinear(x, d.T, d.IN, F(weight), d.OUT, F(loraA), F(loraB), d.R, imMask, attrs.Scale, y);
+        RefOps.PloraLinear(x, d.T, d.IN, F(weight), d.OUT, F(loraA), F(loraB), d.R, imMask, attrs.Scale, y, attrs.RowExact);
 
     public void RmsNorm(ReadOnlySpan<float> x, NamedTensor weight, in RmsNormDims d, RmsNormAttrs attrs, Span<float> y) =>
         RefOps.RmsNorm(x, d.T, d.C, F(weight), attrs.Eps, y);

@@ -1,3 +1,4 @@
+using IXC25.Generation.Batching;
 using IXC25.Generation.Chat;
 using IXC25.Model.Inference;
 using IXC25.Runtime;
@@ -26,11 +27,10 @@ public sealed record ServeOptions
     public string? ApiKey { get; init; }
 
     /// <summary>
-    /// Requests generating at once. Today's <see cref="ChatEngine"/> runs them one forward pass at a time; with batched
-    /// decode this is the number of sequences decoded together. Handed to the engine in one place only:
-    /// <see cref="CreateEngine"/>.
+    /// Requests generating at once, decoded together (one pass over the weights per step for all of them). Handed to the
+    /// engine in one place only: <see cref="CreateEngine"/>.
     /// </summary>
-    public int MaxBatch { get; init; } = 1;
+    public int MaxBatch { get; init; } = 8;
 
     /// <summary>Requests waiting for a generation slot; one more is answered 429 with Retry-After.</summary>
     public int MaxQueue { get; init; } = 64;
@@ -73,9 +73,9 @@ public sealed record ServeOptions
         : throw new IxcException($"--host must be an IP address or localhost (got '{Host}')");
 
     /// <summary>
-    /// The engine the server runs. MERGE POINT for batched decode (branch batchdec): this is the one place
-    /// <see cref="MaxBatch"/> goes to the engine, e.g. <c>ChatEngine.FromModel(model, new BatchOptions(MaxBatch))</c>.
-    /// Until then the engine serializes the requests that <see cref="MaxBatch"/> lets in.
+    /// The engine the server runs: <see cref="MaxBatch"/> concurrent requests decoded together (batched decode, each
+    /// request bit-identical to the same request alone on a fresh engine; docs/SERVING.md). 1 serializes them on the
+    /// model's own rotary module, as `ixc25 chat` does.
     /// </summary>
-    public ChatEngine CreateEngine(Ixc25Model model) => ChatEngine.FromModel(model);
+    public ChatEngine CreateEngine(Ixc25Model model) => ChatEngine.FromModel(model, new BatchOptions(MaxBatch));
 }

@@ -82,7 +82,7 @@ public class DiagnosticTests
     [Fact]
     public void IXC0007_UnknownOp()
     {
-        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_layer")["steps"]![0]!["op"] = "rms_norn");
+        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_attn_in")["steps"]![0]!["op"] = "rms_norn");
         var d = Single(spec, "IXC0007", "model.json");
         Assert.Contains("rms_norn", LineOf(spec, "model.json", d));
     }
@@ -106,7 +106,7 @@ public class DiagnosticTests
     [Fact]
     public void IXC0010_UnknownReference()
     {
-        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_layer")["steps"]![0]!["in"]!["weight"] = "@attention_norm.weigth");
+        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_attn_in")["steps"]![0]!["in"]!["weight"] = "@attention_norm.weigth");
         var d = Single(spec, "IXC0010", "model.json");
         Assert.Contains("@attention_norm.weigth", LineOf(spec, "model.json", d));
     }
@@ -114,7 +114,7 @@ public class DiagnosticTests
     [Fact]
     public void IXC0011_BadBinding()
     {
-        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_layer")["steps"]![0]!["in"]!.AsObject().Remove("weight"));
+        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_attn_in")["steps"]![0]!["in"]!.AsObject().Remove("weight"));
         var d = Single(spec, "IXC0011", "model.json");
         Assert.Contains("required input 'weight' of op 'rms_norm'", d.GetMessage());
     }
@@ -124,7 +124,7 @@ public class DiagnosticTests
     {
         var spec = GeneratorHarness.Mutate("model.json", n =>
         {
-            var attrs = Block(n, "decoder_layer")["steps"]![0]!["attrs"]!.AsObject();
+            var attrs = Block(n, "decoder_attn_in")["steps"]![0]!["attrs"]!.AsObject();
             attrs.Remove("eps");
             attrs["epsilon"] = 1e-5;
         });
@@ -136,7 +136,7 @@ public class DiagnosticTests
     [Fact]
     public void IXC0013_UndeclaredTap()
     {
-        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_layer")["steps"]![0]!["tap"] = "llm.layer.{i}.nowhere");
+        var spec = GeneratorHarness.Mutate("model.json", n => Block(n, "decoder_attn_in")["steps"]![0]!["tap"] = "llm.layer.{i}.nowhere");
         var d = Single(spec, "IXC0013", "model.json");
         Assert.Contains("nowhere", LineOf(spec, "model.json", d));
     }

@@ -31,7 +31,9 @@ internal static class GemmEmitter
     /// <param name="MR">rows of the microkernel (x rows).</param>
     /// <param name="NV">vectors per microkernel row (NR = NV * W).</param>
     /// <param name="Fma">condition under which the fused multiply-add is a single instruction.</param>
-    private sealed record Tier(string Name, string? Vec, int W, int MR, int NV, string Accelerated, string Fma, string Doc)
+    /// <param name="RowsTr">x rows of the widest row-exact dot kernel (<c>DotRows</c>).</param>
+    /// <param name="RowsRw">weight rows of the widest row-exact dot kernel.</param>
+    private sealed record Tier(string Name, string? Vec, int W, int MR, int NV, string Accelerated, string Fma, string Doc, int RowsTr, int RowsRw)
     {
         public int NR => NV * W;
         public int BK => Vec is null ? 1 : 2 * W;
@@ -40,13 +42,13 @@ internal static class GemmEmitter
     private static readonly Tier[] Tiers =
     {
         new("V512Kernels", "Vector512", 16, 14, 2, "global::System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated", "true",
-            "AVX-512: 14 x 32 microkernel (28 zmm accumulators)."),
+            "AVX-512: 14 x 32 microkernel (28 zmm accumulators); row-exact dot 4 x 2 (16 zmm accumulators).", 4, 2),
         new("V256Kernels", "Vector256", 8, 6, 2, "global::System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated",
-            "global::System.Runtime.Intrinsics.X86.Fma.IsSupported", "AVX2: 6 x 16 microkernel (12 ymm accumulators)."),
+            "global::System.Runtime.Intrinsics.X86.Fma.IsSupported", "AVX2: 6 x 16 microkernel (12 ymm accumulators); row-exact dot 2 x 2 (8 ymm accumulators).", 2, 2),
         new("V128Kernels", "Vector128", 4, 6, 2, "global::System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated",
             "(global::System.Runtime.Intrinsics.X86.Fma.IsSupported || global::System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported)",
-            "SSE/NEON: 6 x 8 microkernel (12 xmm accumulators); multiply then add where there is no FMA instruction."),
-        new("ScalarKernels", null, 1, 4, 4, "true", "false", "No SIMD: 4 x 4 microkernel of float locals, multiply then add."),
+            "SSE/NEON: 6 x 8 microkernel (12 xmm accumulators); row-exact dot 2 x 2; multiply then add where there is no FMA instruction.", 2, 2),
+        new("ScalarKernels", null, 1, 4, 4, "true", "false", "No SIMD: 4 x 4 microkernel of float locals, multiply then add; row-exact dot 2 x 2.", 2, 2),
     };
 
     /// <summary>
@@ -55,6 +57,20 @@ internal static class GemmEmitter
     /// x loads are shared by four weight streams.
     /// </summary>
     private static readonly (int Tr, int Rw)[] DotShapes = { (1, 1), (1, 4), (2, 1), (2, 4), (3, 1), (3, 4), (4, 1), (4, 4) };
+
+    /// <summary>
+    /// (tr, rw) variants of the row-exact dot kernels (<c>DotRows</c>, batched decode: rows of different sequences):
+    /// every tr in 1..RowsTr with rw 1 and RowsRw. Each output is computed exactly as the tr == 1 <c>Dot</c> kernel
+    /// computes it (same two accumulators, same order), so a row's result does not depend on the other rows.
+    /// </summary>
+    private static IEnumerable<(int Tr, int Rw)> RowsShapes(Tier t)
+    {
+        for (int tr = 1; tr <= t.RowsTr; tr++)
+        {
+            yield return (tr, 1);
+            if (t.RowsRw > 1) yield return (tr, t.RowsRw);
+        }
+    }
 
     public static IEnumerable<(string HintName, string Source)> Emit(OpSet ops)
     {
@@ -93,6 +109,8 @@ internal static class GemmEmitter
         w.Line($"public static int MR => {t.MR};");
         w.Line($"public static int NR => {t.NR};");
         w.Line($"public static int BK => {t.BK};");
+        w.Line($"public static int RowsTR => {t.RowsTr};");
+        w.Line($"public static int RowsRW => {t.RowsRw};");
         w.Line();
         if (t.Vec is not null)
         {
@@ -135,6 +153,22 @@ internal static class GemmEmitter
         foreach (var d in widen)
             foreach (var (tr, rw) in DotShapes)
                 EmitDot(w, t, d, tr, rw);
+
+        // row-exact dot dispatcher (batched decode)
+        w.Doc("Row-exact dot: as Dot, with every output computed exactly as the one-row kernel computes it (tr <= RowsTR, rw 1 or RowsRW).");
+        w.Line(Hot);
+        w.Open("public static void DotRows(global::IXC25.Runtime.Tensors.DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* y, nint ldy, float* bias)");
+        w.Open("switch (dtype, tr, rw)");
+        foreach (var d in widen)
+            foreach (var (tr, rw) in RowsShapes(t))
+                w.Line($"case ({DTypeCase(d)}, {tr}, {rw}): DotRows{Pascal(d)}_{tr}x{rw}(x, ldx, ({Elem(d)}*)wt, ldw, k, y, ldy, bias); break;");
+        w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(dtype), $\"no row-exact dot kernel for {dtype} {tr}x{rw}\");");
+        w.Close();
+        w.Close();
+        w.Line();
+        foreach (var d in widen)
+            foreach (var (tr, rw) in RowsShapes(t))
+                EmitDot(w, t, d, tr, rw, rowExact: true);
         if (t.Vec is not null && widen.Contains("f16")) EmitHalfWiden(w, t);
         w.Close();
         w.Line();
@@ -189,11 +223,15 @@ internal static class GemmEmitter
 
     private static string Load(Tier t, string addr) => t.Vec is null ? $"*({addr})" : $"{t.Vec}.Load({addr})";
 
-    private static void EmitDot(CodeWriter w, Tier t, string d, int tr, int rw)
+    /// <summary>
+    /// One dot kernel: tr x rows times rw weight rows. The one-row form (tr == 1, or any tr with <paramref name="rowExact"/>)
+    /// keeps two accumulators per output; the multi-row form of <c>Dot</c> (tr &gt; 1) keeps one (a different sum order).
+    /// </summary>
+    private static void EmitDot(CodeWriter w, Tier t, string d, int tr, int rw, bool rowExact = false)
     {
         string elem = Elem(d);
         w.Line(Hot);
-        w.Open($"private static void Dot{Pascal(d)}_{tr}x{rw}(float* x, nint ldx, {elem}* wt, nint ldw, int k, float* y, nint ldy, float* bias)");
+        w.Open($"private static void Dot{(rowExact ? "Rows" : "")}{Pascal(d)}_{tr}x{rw}(float* x, nint ldx, {elem}* wt, nint ldw, int k, float* y, nint ldy, float* bias)");
         if (t.Vec is null)
         {
             // scalar: one product per element in k order
@@ -240,6 +278,53 @@ internal static class GemmEmitter
             w.Open("for (; kk < k; kk++)");
             w.Line("float x0 = x[kk];");
             for (int j = 0; j < rw; j++) w.Line($"s0_{j} = s0_{j} + x0 * {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
+            w.Close();
+        }
+        else if (rowExact)
+        {
+            // several x rows, each output exactly as the one-row form above computes it (same accumulators, same order);
+            // per half step: the weights of all rw rows, then each x row against them
+            string v = t.Vec, vf = $"{v}<float>";
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++) w.Line($"{vf} accA{i}_{j} = default, accB{i}_{j} = default;");
+            w.Line("int kk = 0;");
+            w.Open($"for (; kk + {2 * t.BK} <= k; kk += {2 * t.BK})");
+            foreach (var (half, acc, at) in new[] { ("a", "accA", "kk"), ("b", "accB", $"kk + {t.BK}") })
+            {
+                for (int j = 0; j < rw; j++) EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), at, $"{j}{half}");
+                for (int i = 0; i < tr; i++)
+                {
+                    w.Line($"{vf} x{i}e{half} = {v}.Load({Row(i, "x", "ldx", 0)} + {at}), x{i}o{half} = {v}.Load({Row(i, "x", "ldx", 0)} + {at} + {t.W});");
+                    for (int j = 0; j < rw; j++)
+                    {
+                        w.Line($"{acc}{i}_{j} = Fma(x{i}e{half}, we{j}{half}, {acc}{i}_{j});");
+                        w.Line($"{acc}{i}_{j} = Fma(x{i}o{half}, wo{j}{half}, {acc}{i}_{j});");
+                    }
+                }
+            }
+            w.Close();
+            w.Open($"if (kk + {t.BK} <= k)");
+            for (int j = 0; j < rw; j++) EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), "kk", $"{j}a");
+            for (int i = 0; i < tr; i++)
+            {
+                w.Line($"{vf} x{i}ea = {v}.Load({Row(i, "x", "ldx", 0)} + kk), x{i}oa = {v}.Load({Row(i, "x", "ldx", 0)} + kk + {t.W});");
+                for (int j = 0; j < rw; j++)
+                {
+                    w.Line($"accA{i}_{j} = Fma(x{i}ea, we{j}a, accA{i}_{j});");
+                    w.Line($"accA{i}_{j} = Fma(x{i}oa, wo{j}a, accA{i}_{j});");
+                }
+            }
+            w.Line($"kk += {t.BK};");
+            w.Close();
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++) w.Line($"float s{i}_{j} = {v}.Sum(accA{i}_{j} + accB{i}_{j});");
+            w.Open("for (; kk < k; kk++)");
+            for (int j = 0; j < rw; j++) w.Line($"float w{j} = {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
+            for (int i = 0; i < tr; i++)
+            {
+                w.Line($"float x{i} = ({Row(i, "x", "ldx", 0)})[kk];");
+                for (int j = 0; j < rw; j++) w.Line($"s{i}_{j} = s{i}_{j} + x{i} * w{j};");
+            }
             w.Close();
         }
         else

@@ -49,32 +49,47 @@ internal static class GraphEmitter
     private static List<string> ScopeIndices(string scope) =>
         Regex.Matches(scope, @"\[([A-Za-z_][A-Za-z0-9_]*)\]").Cast<Match>().Select(x => x.Groups[1].Value).ToList();
 
-    /// <summary>Every variable a block's method takes besides its inputs: scope indices, tap indices, runtime attributes.</summary>
-    public static List<string> ExtraParams(BlockSpec b)
+    /// <summary>
+    /// Every variable a block's method takes besides its inputs, with its C# type: scope indices and tap indices (int),
+    /// runtime attributes (<c>%name</c>, typed as the op attribute they set), and the runtime values of the blocks it
+    /// calls (passed through by name; a repeated call's index variable is the loop's own).
+    /// </summary>
+    public static List<(string Name, string Type)> ExtraParams(ModelSpec m, OpSet ops, BlockSpec b)
     {
-        var list = ScopeIndices(b.Scope);
+        var list = ScopeIndices(b.Scope).Select(x => (Name: x, Type: "int")).ToList();
+        void Add(string name, string type)
+        {
+            if (!list.Any(p => p.Name == name)) list.Add((name, type));
+        }
         foreach (var s in b.Steps)
         {
             if (s.Tap is not null)
                 foreach (Match x in Placeholder.Matches(s.Tap))
-                {
-                    var v = x.Groups[1].Value;
-                    if (v != s.IndexVar && !list.Contains(v)) list.Add(v);
-                }
-            foreach (var a in s.Attrs)
-                if (a.Value.StartsWith("%", StringComparison.Ordinal) && !list.Contains(a.Value.Substring(1))) list.Add(a.Value.Substring(1));
+                    if (x.Groups[1].Value != s.IndexVar) Add(x.Groups[1].Value, "int");
+            if (s.Op is not null)
+            {
+                var op = ops.Ops.First(o => o.Name == s.Op);
+                foreach (var a in s.Attrs)
+                    if (a.Value.StartsWith("%", StringComparison.Ordinal))
+                        Add(a.Value.Substring(1), CsType(op.Attrs.First(x => x.Name == a.Key).Type));
+            }
+            else if (s.Call is not null)
+                foreach (var p in ExtraParams(m, ops, m.Graph.First(x => x.Name == s.Call)))
+                    if (p.Name != s.IndexVar) Add(p.Name, p.Type);
         }
         return list;
     }
+
+    private static string CsType(string attrType) => attrType switch { "float" => "float", "bool" => "bool", "string" => "string", _ => "int" };
 
     private static string MethodName(BlockSpec b) => ModelParser.Pascal(b.Name);
 
     private static void EmitBlock(ModelSpec m, OpSet ops, BlockSpec b, CodeWriter w)
     {
-        var extra = ExtraParams(b);
+        var extra = ExtraParams(m, ops, b);
         var inputNames = new HashSet<string>(b.Inputs.Select(i => i.Name));
         string Var(string name) => "v_" + name;
-        var ps = extra.Select(e => "int " + e).Concat(b.Inputs.Select(i =>
+        var ps = extra.Select(e => e.Type + " " + e.Name).Concat(b.Inputs.Select(i =>
             (i.Kind == "kv" ? "global::IXC25.Graph.KvLayer" : "global::IXC25.Graph.Act") + (i.Optional ? "?" : "") + " " + Var(i.Name)));
         string ret = b.Outputs.Count == 1 ? "global::IXC25.Graph.Act" : "(" + string.Join(", ", b.Outputs.Select(o => "global::IXC25.Graph.Act " + ModelParser.Pascal(o))) + ")";
         w.Doc(b.Doc);
@@ -93,7 +108,7 @@ internal static class GraphEmitter
         {
             var s = b.Steps[si];
             if (s.Op is not null) EmitOpStep(m, ops.Ops.First(o => o.Name == s.Op), b, s, si, w, declared, Var);
-            else EmitCallStep(m, b, s, w, declared, inputNames, Var);
+            else EmitCallStep(m, ops, b, s, w, declared, inputNames, Var);
 
             // release temporaries whose last use was this step (never inputs or outputs)
             foreach (var kv in lastUse.Where(kv => kv.Value == si))
@@ -155,10 +170,10 @@ internal static class GraphEmitter
         }
     }
 
-    private static void EmitCallStep(ModelSpec m, BlockSpec b, StepSpec s, CodeWriter w, HashSet<string> declared, HashSet<string> inputNames, Func<string, string> Var)
+    private static void EmitCallStep(ModelSpec m, OpSet ops, BlockSpec b, StepSpec s, CodeWriter w, HashSet<string> declared, HashSet<string> inputNames, Func<string, string> Var)
     {
         var callee = m.Graph.First(x => x.Name == s.Call);
-        var extra = ExtraParams(callee);
+        var extra = ExtraParams(m, ops, callee).Select(p => p.Name);
         string Args() => string.Join(", ", extra.Concat(callee.Inputs.Select(i =>
         {
             var bound = s.In.FirstOrDefault(kv => kv.Key == i.Name);

@@ -116,6 +116,52 @@ internal static unsafe class GemmDriver
         else Blocked<TK>(a, lda, m, targets, threads);
     }
 
+    /// <summary>
+    /// Row-exact product (batched decode, rows of different sequences): c[m, N] = a[m, K] W^T (+ bias) for any m, with
+    /// every row bit-identical to <see cref="Linear(float*, nint, int, WeightView, float*, float*, nint, int)"/> on that
+    /// row alone (m = 1: the one-row dot kernel), whatever the other rows and the thread count. W is streamed once for
+    /// all rows: each group of weight rows meets every x row (<see cref="IGemmKernels.DotRows"/>, RowsTR x rows at a time)
+    /// while it is in cache.
+    /// </summary>
+    public static void LinearRows(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads)
+    {
+        if (V512Kernels.IsSupported) LinearRows<V512Kernels>(a, lda, m, w, bias, c, ldc, threads);
+        else if (V256Kernels.IsSupported) LinearRows<V256Kernels>(a, lda, m, w, bias, c, ldc, threads);
+        else if (V128Kernels.IsSupported) LinearRows<V128Kernels>(a, lda, m, w, bias, c, ldc, threads);
+        else LinearRows<ScalarKernels>(a, lda, m, w, bias, c, ldc, threads);
+    }
+
+    internal static void LinearRows<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
+    {
+        if (m <= 0) return;
+        int k = w.Cols, n = w.Rows;
+        if (k == 0)
+        {
+            Linear<TK>(a, lda, m, [new GemmTarget(w, bias, c, ldc, accumulate: false)], threads);
+            return;
+        }
+        nint ldx = RoundUp(k, 16);
+        using var xp = Scratch.Rent(m * ldx);
+        PackDotX(a, lda, m, k, TK.BK, TK.DotEvenOdd(w.DType), xp.Pointer, ldx);
+        nint xP = (nint)xp.Pointer, cP = (nint)c, biasP = (nint)bias;
+        const int Group = 8;
+        Workers.Run(threads, (n + Group - 1) / Group, (g0, g1) =>
+            DotRowsRange<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, g0 * Group, Math.Min(n, g1 * Group)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DotRowsRange<TK>(float* xp, nint ldx, int m, WeightView w, float* bias, float* c, nint ldc, int r0, int r1) where TK : struct, IGemmKernels
+    {
+        int tr = TK.RowsTR, rwMax = TK.RowsRW;
+        for (int j = r0; j < r1;)
+        {
+            int rw = r1 - j >= rwMax ? rwMax : 1;
+            for (int t0 = 0; t0 < m; t0 += tr)
+                TK.DotRows(w.DType, Math.Min(tr, m - t0), rw, xp + t0 * ldx, ldx, w.At(j, 0), w.Stride, w.Cols, c + t0 * ldc + j, ldc, bias == null ? null : bias + j);
+            j += rw;
+        }
+    }
+
     // ------------------------------------------------------------------ blocked (prefill)
 
     private static void Blocked<TK>(float* a, nint lda, int m, GemmTarget[] targets, int threads) where TK : struct, IGemmKernels

@@ -37,6 +37,20 @@ internal unsafe interface IGemmKernels
     /// </summary>
     static abstract void Dot(DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* y, nint ldy, float* bias);
 
+    /// <summary>x rows of the widest row-exact dot kernel (<see cref="DotRows"/>).</summary>
+    static abstract int RowsTR { get; }
+
+    /// <summary>Weight rows of the widest row-exact dot kernel (<see cref="DotRows"/> takes rw 1 or this).</summary>
+    static abstract int RowsRW { get; }
+
+    /// <summary>
+    /// As <see cref="Dot"/> for tr &lt;= <see cref="RowsTR"/> x rows and rw 1 or <see cref="RowsRW"/> weight rows, with every
+    /// output computed exactly as the one-row (tr = 1) <see cref="Dot"/> kernel computes it: two accumulators per output
+    /// (even and odd steps of <see cref="BK"/>), the same horizontal sum, tail and bias. A row's result therefore does not
+    /// depend on which rows share the call (batched decode: the rows belong to different sequences).
+    /// </summary>
+    static abstract void DotRows(DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* y, nint ldy, float* bias);
+
     /// <summary>Whether the dot kernels for this dtype read x even/odd-permuted within each block of <see cref="BK"/>.</summary>
     static abstract bool DotEvenOdd(DType dtype);
 }

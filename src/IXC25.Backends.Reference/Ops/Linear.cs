@@ -31,13 +31,23 @@ public static partial class RefOps
     /// y = x W^T; on rows with im_mask != 0, y[t] += (B (A x[t])) * scale, with the float32 rounding
     /// points of upstream (A x, then B(A x), then * scale, then the add). With an all-zero mask,
     /// upstream adds B(A(x[0])) * 0 to row 0; we do the same (it turns -0 into +0, propagates NaN/Inf).
+    /// With <paramref name="rowExact"/> every row is a call of its own (rows of different sequences in a batched
+    /// decode step): each unmasked row gets the quirk. (Linear needs no such flag here: each output is one double
+    /// dot product whatever T is.)
     /// </summary>
     public static void PloraLinear(ReadOnlySpan<float> x, int T, int IN, ReadOnlySpan<float> weight, int OUT,
-        ReadOnlySpan<float> loraA, ReadOnlySpan<float> loraB, int R, ReadOnlySpan<byte> imMask, float scale, Span<float> y)
+        ReadOnlySpan<float> loraA, ReadOnlySpan<float> loraB, int R, ReadOnlySpan<byte> imMask, float scale, Span<float> y, bool rowExact = false)
     {
         Length(loraA.Length, (long)R * IN, "plora_linear", "lora_a");
         Length(loraB.Length, (long)OUT * R, "plora_linear", "lora_b");
         Length(imMask.Length, T, "plora_linear", "im_mask");
+        if (rowExact && T > 1)
+        {
+            // every row as a call of its own (the quirk then applies to each unmasked row)
+            for (int t = 0; t < T; t++)
+                PloraLinear(x.Slice(t * IN, IN), 1, IN, weight, OUT, loraA, loraB, R, imMask.Slice(t, 1), scale, y.Slice(t * OUT, OUT));
+            return;
+        }
         Linear(x, T, IN, weight, OUT, [], y);
         bool any = imMask.IndexOfAnyExcept((byte)0) >= 0;
         var a = new float[R];

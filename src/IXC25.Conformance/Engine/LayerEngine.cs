@@ -55,7 +55,7 @@ public sealed class LayerEngine : IEngineSurface
             acts.Add(ops.Upload(mask.AsSpan<byte>(), T));
             acts.Add(ops.Upload<float>(cosHost, T, dims.D));
             acts.Add(ops.Upload<float>(sinHost, T, dims.D));
-            var y = graph.DecoderLayer(0, acts[0], acts[1], acts[2], acts[3], cache);
+            var y = graph.DecoderLayer(0, false, acts[0], acts[1], acts[2], acts[3], cache);
             acts.Add(y);
             SafetensorsWriter.Write(EnginePort.WorkFile(request, "out"), [y.ToNamed("y")], new Dictionary<string, string> { ["producer"] = "ixc25 serve-port layer" });
         }

@@ -20,7 +20,7 @@ namespace IXC25.Model.Inference;
 /// their KV caches, the output head. Not thread-safe: one forward pass at a time (the rotary module has
 /// upstream's state).
 /// </summary>
-public sealed class Ixc25Model : IDisposable
+public sealed partial class Ixc25Model : IDisposable
 {
     private readonly ModelDirectory? _dir;
 
@@ -104,11 +104,7 @@ public sealed class Ixc25Model : IDisposable
     /// </summary>
     public void SetMode(string mode)
     {
-        if (!Ixc25Modes.Merges.TryGetValue(mode, out var groups))
-            throw new IxcException($"unknown mode '{mode}' (modes: {string.Join(", ", Ixc25Modes.Merges.Keys)})");
-        var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
-        if (missing.Count > 0)
-            throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Name} does not have");
+        var groups = CheckMode(mode);
         if (groups.Length == 0) _modes.Pairs = null;
         else
         {
@@ -118,6 +114,17 @@ public sealed class Ixc25Model : IDisposable
             _modes.Pairs = table;
         }
         Mode = mode;
+    }
+
+    /// <summary>The task LoRA groups mode <paramref name="mode"/> merges; an unknown mode, or one whose groups the checkpoint lacks, is refused (the mode stays as it was).</summary>
+    public string[] CheckMode(string mode)
+    {
+        if (!Ixc25Modes.Merges.TryGetValue(mode, out var groups))
+            throw new IxcException($"unknown mode '{mode}' (modes: {string.Join(", ", Ixc25Modes.Merges.Keys)})");
+        var missing = groups.Where(g => !Weights.Groups.Contains(g)).ToList();
+        if (missing.Count > 0)
+            throw new IxcException($"mode '{mode}' needs the task LoRA group(s) {string.Join(" and ", missing)}, which the checkpoint {Name} does not have");
+        return groups;
     }
 
     /// <summary>Every Partial LoRA linear of the decoder (wqkv, wo, w1, w3, w2 of each layer).</summary>
@@ -251,44 +258,64 @@ public sealed class Ixc25Model : IDisposable
     /// Without taps and head rows, long inputs run in chunks of <see cref="ModelOptions.PrefillChunk"/>
     /// positions through all layers (the working set no longer grows with the prompt; attention over the
     /// cache makes the result the same computation). Taps: llm.position_ids, llm.layer.{i}.*, llm.norm, llm.logits.
+    /// <paramref name="rope"/>: the rotary module whose state the pass uses (default <see cref="Rope"/>; batched
+    /// serving gives every sequence its own, see docs/SERVING.md).
     /// </summary>
-    public Act Forward(Act embeds, ReadOnlySpan<byte> imMask, SequenceKv cache, bool allLogits = false, ITapSink? taps = null)
+    public Act Forward(Act embeds, ReadOnlySpan<byte> imMask, SequenceKv cache, bool allLogits = false, ITapSink? taps = null, RotaryEmbedding? rope = null)
+    {
+        using var pass = ForwardChunks(embeds, imMask.ToArray(), cache, allLogits, taps, rope);
+        while (pass.MoveNext()) { }
+        return pass.Current!;
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/> one chunk at a time: each MoveNext runs the next chunk of positions through all layers
+    /// (Current is null until the last chunk, then the logits). The rotary module's BeginPass happens once, before the
+    /// first chunk, with the pass's total length: a pass spread over several scheduler turns is still one pass.
+    /// Disposing an unfinished pass releases its temporaries (the cache keeps the chunks already run).
+    /// </summary>
+    public IEnumerator<Act?> ForwardChunks(Act embeds, byte[] imMask, SequenceKv cache, bool allLogits = false, ITapSink? taps = null, RotaryEmbedding? rope = null)
     {
         int T = embeds.Dim(0), past = cache.Length;
         if (T < 1) throw new IxcException("the input sequence is empty");
         if (imMask.Length != T) throw new ArgumentException("im_mask length differs from the sequence");
         if ((long)past + T > Options.MaxContext)
             throw new IxcException($"context of {past + T} tokens exceeds the maximum of {Options.MaxContext} (--max-context)");
+        return ForwardChunksCore(embeds, imMask, cache, allLogits, taps, rope ?? Rope, past, T);
+    }
+
+    private IEnumerator<Act?> ForwardChunksCore(Act embeds, byte[] imMask, SequenceKv cache, bool allLogits, ITapSink? taps, RotaryEmbedding rope, int past, int T)
+    {
         var positions = new long[T];
         for (int t = 0; t < T; t++) positions[t] = past + t;
-        Rope.BeginPass(past + T);
+        rope.BeginPass(past + T);
         taps?.Record(Ixc25Taps.LlmPositionIds, HostAct.Ids(positions));
         int chunk = taps is null && !allLogits ? Math.Max(1, Options.PrefillChunk) : T;
         var graph = Graph(taps);
-        Act? last = null;
         for (int start = 0; start < T; start += chunk)
         {
             int n = Math.Min(chunk, T - start);
+            Act? last = null;
             var x = n == T ? embeds : Rows(embeds, start, n);
             var cosHost = new float[n * Dims.D];
             var sinHost = new float[n * Dims.D];
-            Rope.Gather(positions.AsSpan(start, n), cosHost, sinHost);
+            rope.Gather(positions.AsSpan(start, n), cosHost, sinHost);
             var cos = Ops.Upload<float>(cosHost, n, Dims.D);
             var sin = Ops.Upload<float>(sinHost, n, Dims.D);
-            var mask = Ops.Upload(imMask.Slice(start, n), n);
+            var mask = Ops.Upload(imMask.AsSpan(start, n), n);
             try
             {
                 for (int i = 0; i < Dims.L; i++)
                 {
                     Progress?.Invoke(new ForwardProgress(start + n, T, i + 1, Dims.L));
-                    var y = graph.DecoderLayer(i, x, mask, cos, sin, cache.Layers[i]);
+                    var y = graph.DecoderLayer(i, false, x, mask, cos, sin, cache.Layers[i]);
                     if (!ReferenceEquals(x, embeds)) Ops.Release(x);
                     x = y;
                 }
                 if (start + n == T)
                 {
                     var rows = allLogits ? x : Rows(x, n - 1, 1);
-                    last = graph.LlmHead(rows);
+                    last = graph.LlmHead(false, rows);
                     if (!ReferenceEquals(rows, x)) Ops.Release(rows);
                 }
             }
@@ -299,8 +326,8 @@ public sealed class Ixc25Model : IDisposable
                 Ops.Release(sin);
                 Ops.Release(mask);
             }
+            yield return last;
         }
-        return last!;
     }
 
     /// <summary>Reports forward-pass progress (positions done of the pass, layer of the current chunk).</summary>
@@ -314,6 +341,19 @@ public sealed class Ixc25Model : IDisposable
     /// </summary>
     public Act Prefill(PreparedPrompt prompt, SequenceKv cache, bool allLogits = false, ITapSink? taps = null, Action<PrefillPhase, int>? onPhase = null)
     {
+        using var steps = PrefillSteps(prompt, cache, allLogits, taps, onPhase);
+        while (steps.MoveNext()) { }
+        return steps.Current!;
+    }
+
+    /// <summary>
+    /// <see cref="Prefill"/> in steps a scheduler can interleave with other work: each MoveNext encodes one image, or
+    /// runs one chunk of the decoder pass (<see cref="ForwardChunks"/>: one rotary pass over the whole prompt). Current
+    /// is null until the last step, then the logits. Disposing it early releases the images and temporaries.
+    /// </summary>
+    public IEnumerator<Act?> PrefillSteps(PreparedPrompt prompt, SequenceKv cache, bool allLogits = false, ITapSink? taps = null,
+        Action<PrefillPhase, int>? onPhase = null, RotaryEmbedding? rope = null)
+    {
         var images = new List<Act>();
         try
         {
@@ -322,10 +362,15 @@ public sealed class Ixc25Model : IDisposable
                 if (prompt.Images[k] is null) { images.Add(Ops.Alloc(DType.F32, 0, Dims.C)); continue; }
                 onPhase?.Invoke(PrefillPhase.Image, k);
                 images.Add(EncodeImage(prompt.Images[k], k, taps));
+                yield return null;
             }
             onPhase?.Invoke(PrefillPhase.Decoder, prompt.Layout.TotalLength);
             var (embeds, mask) = BuildInput(prompt.Layout, images, taps);
-            try { return Forward(embeds, mask, cache, allLogits, taps); }
+            try
+            {
+                using var pass = ForwardChunks(embeds, mask, cache, allLogits, taps, rope);
+                while (pass.MoveNext()) yield return pass.Current;
+            }
             finally { Ops.Release(embeds); }
         }
         finally
@@ -335,12 +380,12 @@ public sealed class Ixc25Model : IDisposable
     }
 
     /// <summary>Embeds token ids [T] (generated tokens: no image positions) and runs <see cref="Forward"/>.</summary>
-    public Act ForwardTokens(ReadOnlySpan<long> ids, SequenceKv cache, bool allLogits = false, ITapSink? taps = null)
+    public Act ForwardTokens(ReadOnlySpan<long> ids, SequenceKv cache, bool allLogits = false, ITapSink? taps = null, RotaryEmbedding? rope = null)
     {
         var embeds = EmbedTokens(Graph(), ids.ToArray());
         try
         {
-            return Forward(embeds, new byte[ids.Length], cache, allLogits, taps);
+            return Forward(embeds, new byte[ids.Length], cache, allLogits, taps, rope);
         }
         finally
         {

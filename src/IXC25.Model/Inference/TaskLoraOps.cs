@@ -20,8 +20,9 @@ internal sealed class TaskLoraOps(IGraphOps inner) : DelegatingGraphOps(inner)
         if (Pairs is null || !Pairs.TryGetValue(weight, out var pairs)) return y;
         foreach (var (a, b) in pairs)
         {
-            var xa = Inner.Linear(x, a, null, new LinearAttrs());
-            var xab = Inner.Linear(xa, b, null, new LinearAttrs());
+            // row_exact (a batched decode step): each row's LoRA products as if that row were alone
+            var xa = Inner.Linear(x, a, null, new LinearAttrs { RowExact = attrs.RowExact });
+            var xab = Inner.Linear(xa, b, null, new LinearAttrs { RowExact = attrs.RowExact });
             Inner.Release(xa);
             var sum = Inner.Add(y, xab, new AddAttrs());
             Inner.Release(xab);

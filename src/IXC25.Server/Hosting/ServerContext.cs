@@ -14,7 +14,7 @@ internal sealed class ServerContext : IDisposable
         Options = options;
         ModelId = modelId;
         Admission = new Admission(options.MaxBatch, options.MaxQueue);
-        Metrics = new ServerMetrics(Admission, options.MaxBatch);
+        Metrics = new ServerMetrics(Admission, options.MaxBatch, engine.Scheduler);
     }
 
     public ChatEngine Engine { get; }
