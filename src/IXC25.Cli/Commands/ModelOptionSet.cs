@@ -6,6 +6,7 @@ using System.Globalization;
 using IXC25.Model.Inference;
 using IXC25.Model.Rope;
 using IXC25.Runtime;
+using IXC25.Runtime.Quant;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Cli.Commands;
@@ -21,8 +22,11 @@ internal sealed class ModelOptionSet
     public Option<int> MaxContext { get; } = new("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 };
     public Option<string> Backend { get; } = new("--backend") { Description = "cpu; reference (the scalar references, slow); gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
 
+    public Option<string?> Weights { get; } = new("--weights") { Description = "hold the linears block-quantized: q8_0 or q4_0 (quantized at load, LoRA weights kept as stored; docs/QUANT.md). Default: the stored weights" };
+
     public void AddTo(Command cmd)
     {
+        cmd.Options.Add(Weights);
         cmd.Options.Add(Model);
         cmd.Options.Add(Threads);
         cmd.Options.Add(KvDType);
@@ -43,7 +47,8 @@ internal sealed class ModelOptionSet
             "hf" => IXC25.Model.Rope.RopeMode.Hf,
             "stateless" => IXC25.Model.Rope.RopeMode.Stateless,
             var s => throw new IxcException($"--rope-mode must be hf or stateless (got '{s}')"),
-        }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext, Backend: r.GetValue(Backend)!);
+        }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext, Backend: r.GetValue(Backend)!,
+            Weights: r.GetValue(Weights) is { } w ? QuantFormat.Parse(w).Name : null);
     }
 
     public Ixc25Model Open(ParseResult r, TextWriter progress)
@@ -51,7 +56,7 @@ internal sealed class ModelOptionSet
         var sw = Stopwatch.StartNew();
         progress.WriteLine($"loading {r.GetValue(Model)!.FullName} ...");
         var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, Options(r));
-        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}, {(model.Options.Threads == 0 ? Environment.ProcessorCount : model.Options.Threads)} threads)"));
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}{(model.Options.Weights is { } q ? ", weights " + q : "")}, {(model.Options.Threads == 0 ? Environment.ProcessorCount : model.Options.Threads)} threads)"));
         return model;
     }
 }

@@ -13,6 +13,8 @@ namespace IXC25.Model.Inference;
 /// <param name="PrefillChunk">Positions per chunk of a long prefill (bounds the working set).</param>
 /// <param name="Backend">cpu; gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); or
 /// gpu-sim (the same on ILGPU's CPU accelerator, a GPU simulator for machines without CUDA).</param>
+/// <param name="Weights">null: the stored weights (the reference path); q8_0 or q4_0: the linears held block-quantized
+/// (quantized at first use; docs/QUANT.md), on the cpu or reference backend.</param>
 public sealed record ModelOptions(
     int Threads = 0,
     DType KvDType = DType.F32,
@@ -20,7 +22,8 @@ public sealed record ModelOptions(
     CheckpointFormat Format = CheckpointFormat.Auto,
     int MaxContext = 131072,
     int PrefillChunk = 512,
-    string Backend = "cpu")
+    string Backend = "cpu",
+    string? Weights = null)
 {
     public static ModelOptions Default { get; } = new();
 }
