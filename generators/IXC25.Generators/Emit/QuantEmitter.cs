@@ -49,7 +49,8 @@ internal static class QuantEmitter
         yield return ("QuantKernels.g.cs", CodeWriter.Header(Namespace) + w);
     }
 
-    private static string Pascal(string name) => string.Concat(name.Split('_').Select(p => p.Length == 0 ? p : char.ToUpperInvariant(p[0]) + p.Substring(1)));
+    /// <summary>The format's name with a capital first letter (q8_0: Q8_0), for member names.</summary>
+    private static string Pascal(string name) => char.ToUpperInvariant(name[0]) + name.Substring(1);
 
     private static void EmitCatalog(CodeWriter w, QuantSpec q)
     {

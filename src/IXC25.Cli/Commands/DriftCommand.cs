@@ -88,6 +88,7 @@ internal static class DriftCommand
                 token = DriftMetrics.Argmax(row[0]);
             }
             foreach (var run in runs) run.Cache.Dispose();
+            ModelOptionSet.ReportWeights(quantized, err);
 
             output.WriteLine($"drift of {fmt} against the stored weights ({quantized.Name}, {options.Backend})");
             output.WriteLine($"{"tap",-36} {"nmse",12} {"max_abs",12}");

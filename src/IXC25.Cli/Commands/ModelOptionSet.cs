@@ -1,4 +1,5 @@
 using IXC25.Backends;
+using IXC25.Backends.Cpu.Quant;
 using IXC25.Graph;
 using System.CommandLine;
 using System.Diagnostics;
@@ -53,10 +54,20 @@ internal sealed class ModelOptionSet
 
     public Ixc25Model Open(ParseResult r, TextWriter progress)
     {
+        var options = Options(r); // bad options are refused before any work
         var sw = Stopwatch.StartNew();
         progress.WriteLine($"loading {r.GetValue(Model)!.FullName} ...");
-        var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, Options(r));
+        var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, options);
         progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}{(model.Options.Weights is { } q ? ", weights " + q : "")}, {(model.Options.Threads == 0 ? Environment.ProcessorCount : model.Options.Threads)} threads)"));
         return model;
+    }
+
+    /// <summary>With --weights: how many linears the run held quantized, their bytes, and those kept as stored.</summary>
+    public static void ReportWeights(Ixc25Model model, TextWriter progress)
+    {
+        if (model.Backend is not QuantizedGraphOps q) return;
+        var (n, bytes, kept) = q.Stats();
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"weights {q.Format}: {n} linears held quantized ({bytes / 1048576.0:0.0} MiB); {kept.Count} kept as stored (LoRA factors, input width not a multiple of 32){(kept.Count > 0 ? ": " + string.Join(", ", kept.Take(3)) + (kept.Count > 3 ? ", ..." : "") : "")}"));
     }
 }
