@@ -38,12 +38,13 @@ internal static unsafe class QuantBench
             var x = new float[T * IN];
             for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
             var y = new float[T * OUT];
+            var q8Scales = q8.Scales.Select(h => (float)BitConverter.UInt16BitsToHalf(h)).ToArray(); // widened once, as a loader would
             var variants = new (string Name, long Bytes, Action Run)[]
             {
                 ("bf16", 2L * OUT * IN, () => ops.Linear(x, T, wb, null, y)),
                 ("q8_0", q8.Bytes, () => ops.QuantLinear(x, T, q8, null, y)),
                 ("q4_0", q4.Bytes, () => ops.QuantLinear(x, T, q4, null, y)),
-                ("q8_0-f32act", q8.Bytes, () => F32Activations(x, T, q8, y, ops.Threads)),
+                ("q8_0-f32act", q8.Bytes, () => F32Activations(x, T, q8, q8Scales, y, ops.Threads)),
             };
             var times = variants.Select(_ => new List<double>()).ToArray();
             foreach (var v in variants) { v.Run(); v.Run(); }
@@ -64,7 +65,7 @@ internal static unsafe class QuantBench
                     ["max_s"] = times[i].Max(),
                     ["weight_gb_per_s"] = variants[i].Bytes / Med(times[i]) / 1e9,
                     ["speedup_vs_bf16"] = bfMed / Med(times[i]),
-                    ["tier"] = i == 0 ? "gemm " + IXC25.Backends.Cpu.Gemm.GemmDriver.Tier : CpuOps.QuantTier,
+                    ["tier"] = i == 0 ? "gemm " + IXC25.Backends.Cpu.Simd.KernelTiers.Best : i == 3 ? "Avx2+Fma" : CpuOps.QuantTier,
                     ["threads"] = ops.Threads,
                     ["rounds"] = rounds,
                 }));
@@ -74,12 +75,11 @@ internal static unsafe class QuantBench
     private static double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
 
     /// <summary>The float32-activation alternative for q8_0: per block, 32 int8 widened to float and multiplied with x
-    /// in one fused chain (AVX2 + FMA), times the block scale, accumulated; threads over rows.</summary>
-    private static void F32Activations(float[] x, int T, QuantizedMatrix m, float[] y, int threads)
+    /// in one fused chain (AVX2 + FMA), times the block scale (widened to float32 beforehand), accumulated; threads over rows.</summary>
+    private static void F32Activations(float[] x, int T, QuantizedMatrix m, float[] scales, float[] y, int threads)
     {
         if (!Avx2.IsSupported || !Fma.IsSupported) throw new PlatformNotSupportedException("the f32-activation bench kernel needs AVX2 + FMA");
         int K = m.Cols, nb = m.Blocks;
-        var scales = m.Scales.Select(h => (float)BitConverter.UInt16BitsToHalf(h)).ToArray(); // widened once, outside the timing's concern
         var qs = m.Qs;
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, part =>
         {
