@@ -70,4 +70,20 @@ public sealed class QuantCommandTests : IDisposable
         Assert.Equal((m.Count(x => x.Top1) / 3.0).ToString("0.0000", CultureInfo.InvariantCulture), steps[4]);
         Assert.Equal(m.Max(x => x.Rank).ToString(CultureInfo.InvariantCulture), steps[6]);
     }
+
+    [Fact]
+    public void QuantizedTracesAreBitIdenticalAcrossThreadCounts()
+    {
+        var files = new List<string>();
+        foreach (var threads in new[] { "1", "3" })
+        {
+            string path = Path.Combine(_dir, $"t{threads}.safetensors");
+            var (code, _, err) = CliRunner.Run("trace", "--model", Tiny, "--image", RepoLayout.Path("golden", "media", "cars1.jpg"),
+                "--prompt", "Describe this image.", "--weights", "q4_0", "--threads", threads, "--out", path);
+            Assert.True(code == 0, err);
+            Assert.Contains("weights q4_0: 11 linears held quantized", err); // the vision projector's two linears too
+            files.Add(path);
+        }
+        Assert.Equal(File.ReadAllBytes(files[0]), File.ReadAllBytes(files[1]));
+    }
 }
