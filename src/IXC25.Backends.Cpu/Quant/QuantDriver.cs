@@ -46,7 +46,8 @@ internal static unsafe class QuantDriver
         ushort[] scales = w.Scales;
         Workers.Run(threads, (N + ChunkRows - 1) / ChunkRows, (c0, c1) =>
         {
-            int* s = stackalloc int[nb];
+            Span<int> sums = nb <= 4096 ? stackalloc int[nb] : new int[nb]; // the block sums of one row
+            fixed (int* s = sums)
             fixed (byte* wq = qs)
             fixed (ushort* ws = scales)
             fixed (sbyte* ap = aqs)
