@@ -17,7 +17,7 @@ namespace IXC25.Generators;
 /// <item><c>taps</c>: trace tap names (IXC25.Model)</item>
 /// <item><c>ops</c>: op registry, typed attributes, shape checks (<c>OpShapes</c>, <c>&lt;Op&gt;Dims</c>), tolerance table, the IGraphOps backend interface (IXC25.Graph)</item>
 /// <item><c>graph</c>: the forward pass, one method per graph block (IXC25.Model)</item>
-/// <item><c>cpu</c>: SIMD kernels per ISA tier, GEMM micro-kernels, the CPU lowering table, <c>ICpuKernels</c> and the <c>CpuGraphOps</c> adapter (IXC25.Backends.Cpu)</item>
+/// <item><c>cpu</c>: SIMD kernels per ISA tier, GEMM micro-kernels, the quantized integer dot kernels (spec/quant.json), the CPU lowering table, <c>ICpuKernels</c> and the <c>CpuGraphOps</c> adapter (IXC25.Backends.Cpu)</item>
 /// <item><c>gpu</c>: ILGPU kernels, the GPU lowering table, <c>IGpuKernels</c> and the <c>GpuGraphOps</c> adapter (IXC25.Backends.Gpu)</item>
 /// <item><c>ref</c>: <c>IRefKernels</c> and the <c>RefGraphOps</c> adapter (IXC25.Backends.Reference)</item>
 /// </list>
@@ -42,6 +42,7 @@ public sealed class SpecGenerator : IIncrementalGenerator
     public const string GemmTargetStep = "IXC25.Target.gemm";
     public const string GpuTargetStep = "IXC25.Target.gpu";
     public const string RefTargetStep = "IXC25.Target.ref";
+    public const string QuantTargetStep = "IXC25.Target.quant";
 
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
@@ -65,6 +66,7 @@ public sealed class SpecGenerator : IIncrementalGenerator
         var ops = bundle.Select(static (b, _) => b.Ops).WithTrackingName(OpsStep);
         var model = bundle.Select(static (b, _) => b.Model).WithTrackingName(ModelStep);
         var tolerances = bundle.Select(static (b, _) => b.Tolerances).WithTrackingName(TolerancesStep);
+        var quant = bundle.Select(static (b, _) => b.Quant);
         var problems = bundle.Select(static (b, _) => new SpecProblems(b.Diagnostics, b.Ops is not null, b.Model is not null));
 
         context.RegisterSourceOutput(problems.Combine(targets), static (spc, input) =>
@@ -116,6 +118,11 @@ public sealed class SpecGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(For(ops, "cpu", GemmTargetStep), static (spc, o) =>
         {
             if (o is not null) foreach (var (hint, src) in GemmEmitter.Emit(o)) spc.AddSource(hint, src);
+        });
+        // the integer dot kernels of the quantized formats (spec/quant.json), with the CPU kernels
+        context.RegisterSourceOutput(For(quant, "cpu", QuantTargetStep), static (spc, q) =>
+        {
+            if (q is not null) foreach (var (hint, src) in QuantEmitter.Emit(q)) spc.AddSource(hint, src);
         });
         context.RegisterSourceOutput(For(ops, "gpu", GpuTargetStep), static (spc, o) =>
         {

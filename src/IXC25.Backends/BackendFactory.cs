@@ -1,4 +1,5 @@
 using IXC25.Backends.Cpu;
+using IXC25.Backends.Cpu.Quant;
 using IXC25.Backends.Gpu;
 using IXC25.Backends.Reference;
 using IXC25.Graph;
@@ -6,6 +7,7 @@ using IXC25.Model;
 using IXC25.Model.Inference;
 using IXC25.Runtime.Spec;
 using IXC25.Runtime;
+using IXC25.Runtime.Quant;
 
 namespace IXC25.Backends;
 
@@ -33,8 +35,16 @@ public static class BackendFactory
         _ => throw new IxcException($"unknown backend '{name}' ({string.Join(", ", Names)})"),
     };
 
-    /// <summary>The backend the options name (ModelOptions.Backend, ModelOptions.Threads).</summary>
-    public static IGraphOps Create(ModelOptions options) => Create(options.Backend, options.Threads);
+    /// <summary>The backend the options name (ModelOptions.Backend, ModelOptions.Threads), with the linears held
+    /// block-quantized when ModelOptions.Weights names a format (<see cref="QuantizedGraphOps"/>).</summary>
+    public static IGraphOps Create(ModelOptions options)
+    {
+        if (options.Weights is null) return Create(options.Backend, options.Threads);
+        var format = QuantFormat.Parse(options.Weights);
+        if (options.Backend is not ("cpu" or "reference"))
+            throw new IxcException($"--weights {format} runs on the cpu or reference backend, not on {options.Backend}");
+        return new QuantizedGraphOps(Create(options.Backend, options.Threads), format, options.Threads);
+    }
 
     private static IOracleOps Gpu(GpuDevice device, string name, int threads)
     {

@@ -30,6 +30,7 @@ public static class Cli
         yield return PreprocessCommand.Create();
         yield return TraceCommand.Create();
         yield return CompareCommand.Create();
+        yield return DriftCommand.Create();
         yield return TapsCommand.Create();
         yield return ChatCommand.Create();
         yield return BatchCommand.Create();

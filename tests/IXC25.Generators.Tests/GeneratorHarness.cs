@@ -16,7 +16,7 @@ internal static class GeneratorHarness
 
     /// <summary>The repository's real spec files, by file name.</summary>
     public static Dictionary<string, string> RealSpec() =>
-        new[] { "ops.json", "model.json", "tolerances.json" }.ToDictionary(f => f, f => File.ReadAllText(RepoLayout.Path("spec", f)));
+        new[] { "ops.json", "model.json", "tolerances.json", "quant.json" }.ToDictionary(f => f, f => File.ReadAllText(RepoLayout.Path("spec", f)));
 
     public static Dictionary<string, string> Mutate(string file, Action<JsonNode> change)
     {

@@ -69,7 +69,7 @@ public class IncrementalityTests
 
         Assert.Contains(IncrementalStepRunReason.Modified, Reasons(driver, SpecGenerator.ParseStep));
         Assert.Contains(IncrementalStepRunReason.Modified, Reasons(driver, SpecGenerator.ToleranceTargetStep));
-        foreach (var step in new[] { SpecGenerator.OpsStep, SpecGenerator.CpuTargetStep, SpecGenerator.GemmTargetStep, SpecGenerator.OpsTargetStep })
+        foreach (var step in new[] { SpecGenerator.OpsStep, SpecGenerator.CpuTargetStep, SpecGenerator.GemmTargetStep, SpecGenerator.QuantTargetStep, SpecGenerator.OpsTargetStep })
             Assert.All(Reasons(driver, step), r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{step}: {r}"));
         var table = driver.GetRunResult().Results.Single().GeneratedSources.Single(s => s.HintName == "ToleranceTable.g.cs").SourceText.ToString();
         Assert.Contains("0.125d", table);

@@ -52,6 +52,12 @@ public class KernelEmitterTests
             trees.Add(CSharpSyntaxTree.ParseText(File.ReadAllText(iface), GeneratorHarness.ParseOptions, iface));
             trees.Add(CSharpSyntaxTree.ParseText("global using System; global using System.Collections.Generic; global using System.Linq;", GeneratorHarness.ParseOptions));
         }
+        if (r.GeneratedSources.Any(s => s.HintName == "QuantKernels.g.cs"))
+        {
+            // the quantized dot kernels implement the backend's internal IQuantKernels likewise
+            var iface = RepoLayout.Path("src", "IXC25.Backends.Cpu", "Quant", "IQuantKernels.cs");
+            trees.Add(CSharpSyntaxTree.ParseText(File.ReadAllText(iface), GeneratorHarness.ParseOptions, iface));
+        }
         var compilation = CSharpCompilation.Create(name, trees,
             BackendReferences,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: Microsoft.CodeAnalysis.OptimizationLevel.Release,
@@ -72,7 +78,7 @@ public class KernelEmitterTests
     public void CpuTargetEmitsAKernelPerSimdOpAndTheLoweringTable()
     {
         var r = Generate(GeneratorHarness.RealSpec(), "cpu");
-        Assert.Equal(["AddKernel.g.cs", "CpuGraphOps.g.cs", "CpuLowering.g.cs", "GeluKernel.g.cs", "GemmKernels.g.cs", "ICpuKernels.g.cs", "LayerNormKernel.g.cs", "QuickGeluKernel.g.cs", "RmsNormKernel.g.cs",
+        Assert.Equal(["AddKernel.g.cs", "CpuGraphOps.g.cs", "CpuLowering.g.cs", "GeluKernel.g.cs", "GemmKernels.g.cs", "ICpuKernels.g.cs", "LayerNormKernel.g.cs", "QuantKernels.g.cs", "QuickGeluKernel.g.cs", "RmsNormKernel.g.cs",
             "RopeKernel.g.cs", "SiluGateKernel.g.cs", "SoftmaxKernel.g.cs"], r.GeneratedSources.Select(s => s.HintName).Order());
         var lowering = Source(r, "CpuLowering.g.cs");
         Assert.Contains("new(\"rms_norm\", \"simd:row_norm\"),", lowering);

@@ -12,7 +12,8 @@ internal sealed record SpecBundle(
     OpSet? Ops,
     ModelSpec? Model,
     EquatableArray<ToleranceSpec> Tolerances,
-    EquatableArray<DiagnosticInfo> Diagnostics);
+    EquatableArray<DiagnosticInfo> Diagnostics,
+    QuantSpec? Quant = null);
 
 // ---------------------------------------------------------------- ops.json
 
@@ -141,3 +142,13 @@ internal sealed record KeyValue(string Key, string Value);
 internal sealed record BlockSpec(string Name, string Doc, string Scope, EquatableArray<BlockInput> Inputs, EquatableArray<StepSpec> Steps, EquatableArray<string> Outputs);
 
 internal sealed record TapSpec(string Name, string DType, EquatableArray<string> Shape, string Tolerance, string Doc);
+
+// ---------------------------------------------------------------- quant.json
+
+/// <summary>spec/quant.json: the block-quantized weight formats and the quantized dot's float order.</summary>
+internal sealed record QuantSpec(int Block, int Lanes, EquatableArray<QuantFormatSpec> Formats, string Doc);
+
+/// <param name="Offset">Subtracted from the stored value to give the signed integer (q4_0: 8).</param>
+/// <param name="Packing"><c>bytes</c> (one int8 per value) or <c>nibbles_half</c> (byte j: element j low, j + 16 high).</param>
+internal sealed record QuantFormatSpec(string Name, int GgmlType, int Bits, int BlockBytes, string QsDType, int Offset, int QMin, int QMax,
+    string Packing, string Scale, string Encode, string Doc);

@@ -6,17 +6,18 @@ using IXC25.Generators.Json;
 
 namespace IXC25.Generators.Spec;
 
-/// <summary>Parses and cross-validates the spec files (ops.json, model.json, tolerances.json).</summary>
+/// <summary>Parses and cross-validates the spec files (ops.json, model.json, tolerances.json, quant.json).</summary>
 internal static class SpecParser
 {
     public const string OpsFile = "ops.json";
     public const string ModelFile = "model.json";
     public const string TolerancesFile = "tolerances.json";
+    public const string QuantFile = "quant.json";
 
     public static bool IsSpecFile(string path)
     {
         string name = Path.GetFileName(path);
-        return name == OpsFile || name == ModelFile || name == TolerancesFile;
+        return name == OpsFile || name == ModelFile || name == TolerancesFile || name == QuantFile;
     }
 
     /// <param name="files">(path, text) of the spec files found among the AdditionalFiles.</param>
@@ -58,11 +59,18 @@ internal static class SpecParser
         var model = modelRoot is null ? null : ModelParser.Parse(modelRoot, modelReader, ops, tolNames, checkTol);
         diagnostics.AddRange(modelReader.Diagnostics);
 
+        var quantFile = Find(QuantFile);
+        var quantReader = new SpecReader(quantFile?.Path ?? QuantFile);
+        var quantRoot = Load(quantFile, quantReader);
+        var quant = quantRoot is null ? null : QuantParser.Parse(quantRoot, quantReader);
+        diagnostics.AddRange(quantReader.Diagnostics);
+
         return new SpecBundle(
             opsReader.HasErrors ? null : ops,
             modelReader.HasErrors || opsReader.HasErrors ? null : model,
             tolerances.ToEquatable(),
-            diagnostics.ToEquatable());
+            diagnostics.ToEquatable(),
+            quantReader.HasErrors ? null : quant);
     }
 
     private static List<ToleranceSpec> ParseTolerances(JsonValue root, SpecReader r)

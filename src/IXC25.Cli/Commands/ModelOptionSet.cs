@@ -1,4 +1,5 @@
 using IXC25.Backends;
+using IXC25.Backends.Cpu.Quant;
 using IXC25.Graph;
 using System.CommandLine;
 using System.Diagnostics;
@@ -6,6 +7,7 @@ using System.Globalization;
 using IXC25.Model.Inference;
 using IXC25.Model.Rope;
 using IXC25.Runtime;
+using IXC25.Runtime.Quant;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Cli.Commands;
@@ -22,8 +24,11 @@ internal sealed class ModelOptionSet
     public Option<bool> IgnoreMemoryCheck { get; } = new(LoadMemoryCheck.OverrideFlag) { Description = "load and run even when the estimated RAM (weights as stored + KV cache for the context + work) exceeds what the machine has available" };
     public Option<string> Backend { get; } = new("--backend") { Description = "cpu; reference (the scalar references, slow); gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
 
+    public Option<string?> Weights { get; } = new("--weights") { Description = "hold the linears block-quantized: q8_0 or q4_0 (quantized at load, LoRA weights kept as stored; docs/QUANT.md). Default: the stored weights" };
+
     public void AddTo(Command cmd)
     {
+        cmd.Options.Add(Weights);
         cmd.Options.Add(Model);
         cmd.Options.Add(Threads);
         cmd.Options.Add(KvDType);
@@ -48,15 +53,26 @@ internal sealed class ModelOptionSet
         }, InfoCommand.ParseFormat(r.GetValue(Format)!), maxContext, Backend: r.GetValue(Backend)!,
             // an explicit --max-context is the context the load-time memory check reserves; else the checkpoint's max_length
             LoadContext: r.GetResult(MaxContext) is { Implicit: false } ? maxContext : null,
-            IgnoreMemoryCheck: r.GetValue(IgnoreMemoryCheck));
+            IgnoreMemoryCheck: r.GetValue(IgnoreMemoryCheck),
+            Weights: r.GetValue(Weights) is { } w ? QuantFormat.Parse(w).Name : null);
     }
 
     public Ixc25Model Open(ParseResult r, TextWriter progress)
     {
+        var options = Options(r); // bad options are refused before any work
         var sw = Stopwatch.StartNew();
         progress.WriteLine($"loading {r.GetValue(Model)!.FullName} ...");
-        var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, Options(r));
-        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}, {(model.Options.Threads == 0 ? Environment.ProcessorCount : model.Options.Threads)} threads)"));
+        var model = Ixc25Model.Open(r.GetValue(Model)!.FullName, options);
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loaded in {sw.Elapsed.TotalSeconds:0.0} s ({model.Format}, {model.Dims.L} layers, {model.BackendName}{(model.Options.Weights is { } q ? ", weights " + q : "")}, {(model.Options.Threads == 0 ? Environment.ProcessorCount : model.Options.Threads)} threads)"));
         return model;
+    }
+
+    /// <summary>With --weights: how many linears the run held quantized, their bytes, and those kept as stored.</summary>
+    public static void ReportWeights(Ixc25Model model, TextWriter progress)
+    {
+        if (model.Backend is not QuantizedGraphOps q) return;
+        var (n, bytes, kept) = q.Stats();
+        progress.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"weights {q.Format}: {n} linears held quantized ({bytes / 1048576.0:0.0} MiB); {kept.Count} kept as stored (LoRA factors, input width not a multiple of 32){(kept.Count > 0 ? ": " + string.Join(", ", kept.Take(3)) + (kept.Count > 3 ? ", ..." : "") : "")}"));
     }
 }

@@ -49,6 +49,7 @@ internal static class TraceCommand
             if (r.GetValue(allLogits) && recorder.Wants(Ixc25Taps.LlmLogits))
                 CheckRoomForLogits(model, prepared.Layout.TotalLength, r.GetValue(output)!.FullName);
             model.Prefill(prepared, model.NewCache(), r.GetValue(allLogits), recorder).Release();
+            ModelOptionSet.ReportWeights(model, err);
             if (recorder.Names.Count == 0) throw new IxcException($"no tap matches {string.Join(" ", globs.Select(x => "'" + x + "'"))} (see docs/TAPS.md)");
             recorder.Commit(new Dictionary<string, string>
             {

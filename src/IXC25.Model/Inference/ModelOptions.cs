@@ -18,6 +18,8 @@ namespace IXC25.Model.Inference;
 /// null: the checkpoint's max_length, at most <paramref name="MaxContext"/>.</param>
 /// <param name="IgnoreMemoryCheck">Load and run even when the memory estimate exceeds what the machine has (--ignore-memory-check).</param>
 /// <param name="Memory">Where the load-time check learns the available memory; null: this machine (<see cref="SystemMemoryProbe"/>).</param>
+/// <param name="Weights">null: the stored weights (the reference path); q8_0 or q4_0: the linears held block-quantized
+/// (quantized at first use; docs/QUANT.md), on the cpu or reference backend.</param>
 public sealed record ModelOptions(
     int Threads = 0,
     DType KvDType = DType.F32,
@@ -28,7 +30,8 @@ public sealed record ModelOptions(
     string Backend = "cpu",
     int? LoadContext = null,
     bool IgnoreMemoryCheck = false,
-    IMemoryProbe? Memory = null)
+    IMemoryProbe? Memory = null,
+    string? Weights = null)
 {
     public static ModelOptions Default { get; } = new();
 }
