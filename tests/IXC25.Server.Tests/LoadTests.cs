@@ -52,6 +52,9 @@ public sealed class LoadTests(ServerFixture f, ITestOutputHelper output)
         Assert.Equal(Requests, answered);
         Assert.Equal((0, 0), f.Main.Load);
         Assert.Equal(0, await f.Metric(f.Main, "ixc25_http_requests_total{status=\"429\"}"));
+        // the answers above came from batched decode steps: some step held more than one sequence
+        double steps = await f.Metric(f.Main, "ixc25_decode_batch_size_count"), sequences = await f.Metric(f.Main, "ixc25_decode_batch_size_sum");
+        Assert.True(steps > 0 && sequences > steps, $"{steps} decode steps for {sequences} sequence-steps: no step was batched");
         output.WriteLine($"{Requests} requests from {Clients} clients in {sw.Elapsed.TotalSeconds:0.0} s");
     }
 }

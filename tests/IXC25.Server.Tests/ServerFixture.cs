@@ -1,3 +1,4 @@
+using IXC25.Backends;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -18,7 +19,13 @@ public sealed class ServerFixture : IAsyncLifetime
     public const string Key = "test-key-1234";
     public const string SmallKey = "small-key";
 
+    /// <summary>The serialized engine: the "run alone" reference and the small server's engine.</summary>
     public ChatEngine Engine { get; } = ChatEngine.Load(RepoLayout.Path("golden", "model", "tiny", "safetensors"));
+
+    /// <summary>The main server's engine, as `ixc25 serve` makes it (ServeOptions.CreateEngine): concurrent requests decoded together.</summary>
+    public ChatEngine Batched { get; } = MainOptions.CreateEngine(Ixc25Model.Open(RepoLayout.Path("golden", "model", "tiny", "safetensors")));
+
+    private static ServeOptions MainOptions { get; } = new() { Port = 0, ApiKey = Key, MaxBatch = 4, MaxQueue = 64 };
     public IxcServer Main { get; private set; } = null!;
     public IxcServer Small { get; private set; } = null!;
     public StringWriter MainLog { get; } = new();
@@ -29,7 +36,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Main = await IxcServer.StartAsync(Engine, new ServeOptions { Port = 0, ApiKey = Key, MaxBatch = 4, MaxQueue = 64, Log = TextWriter.Synchronized(MainLog) });
+        Main = await IxcServer.StartAsync(Batched, MainOptions with { Log = TextWriter.Synchronized(MainLog) });
         Small = await IxcServer.StartAsync(Engine, new ServeOptions { Port = 0, ApiKey = SmallKey, MaxBatch = 1, MaxQueue = 1, MaxBodyBytes = 256 << 10, Log = TextWriter.Null });
     }
 
@@ -39,6 +46,7 @@ public sealed class ServerFixture : IAsyncLifetime
         await Small.DisposeAsync();
         Http.Dispose();
         Engine.Dispose();
+        Batched.Dispose();
     }
 
     /// <summary>The engine's own answer to a request, run alone (what every served answer must equal).</summary>
