@@ -28,10 +28,10 @@ internal static class DriftCommand
         var images = new Option<FileInfo[]>("--image") { Description = "image (repeatable, in prompt order)", AllowMultipleArgumentsPerToken = false };
         var video = new Option<FileInfo?>("--video") { Description = "video (sampled frames composed into one image, as upstream)" };
         var prompt = new Option<string>("--prompt") { Description = "the user's question", Required = true };
-        var steps = new Option<int>("--steps") { Description = "greedy steps after the prompt, both models fed the reference's tokens", DefaultValueFactory = _ => 8 };
-        var threads = new Option<int>("--threads") { Description = "CPU threads (0: all; results do not depend on it)", DefaultValueFactory = _ => 0 };
+        var steps = new Option<int>("--steps") { Description = "greedy steps after the prompt, both models fed the reference's tokens", DefaultValueFactory = _ => 8 }.Within(0, OptionLimits.MaxDriftSteps);
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0: all; results do not depend on it)", DefaultValueFactory = _ => 0 }.Within(0, OptionLimits.MaxThreads);
         var backend = new Option<string>("--backend") { Description = "backend of both runs: cpu or reference (the scalar references, slow)", DefaultValueFactory = _ => "cpu" };
-        var hdNum = new Option<int>("--hd-num") { Description = "crops per image for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 };
+        var hdNum = new Option<int>("--hd-num") { Description = "crops per image for a single image (several images use 6 each)", DefaultValueFactory = _ => 24 }.Within(1, OptionLimits.MaxHdNum);
         var save = new Option<DirectoryInfo?>("--save") { Description = "also write both runs' taps and step logits to DIR/reference.safetensors and DIR/quantized.safetensors" };
         var cmd = new Command("drift", "Measure how far quantized weights drift from the reference on one input: per tap NMSE and max error; logits KL divergence, top-1 agreement and rank of the reference token over the prompt and N teacher-forced greedy steps.")
         {
@@ -43,7 +43,6 @@ internal static class DriftCommand
             var output = r.InvocationConfiguration.Output;
             var fmt = QuantFormat.Parse(r.GetValue(format)!);
             int n = r.GetValue(steps);
-            if (n < 0) throw new IxcException($"--steps must be >= 0 (got {n})");
             if (r.GetValue(threads) < 0) throw new IxcException($"--threads must be >= 0 (got {r.GetValue(threads)})");
             var media = (r.GetValue(images) ?? []).Select(f => new MediaInput(f.FullName)).ToList();
             if (r.GetValue(video) is { } v) media.Add(new MediaInput(v.FullName, IsVideo: true));

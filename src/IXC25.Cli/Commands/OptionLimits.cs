@@ -14,6 +14,9 @@ internal static class OptionLimits
     /// image is never enlarged past ceil(long side / 560) crops whatever hd_num says.</summary>
     public const int MaxHdNum = 256;
 
+    /// <summary>drift --steps: each step runs the reference and the quantized model once more and keeps both logits rows.</summary>
+    public const int MaxDriftSteps = 4096;
+
     /// <summary>Beams: each holds its own KV cache; upstream's examples use 3.</summary>
     public const int MaxBeams = 64;
 
