@@ -154,5 +154,8 @@ public sealed class ErrorTests(ServerFixture f)
         Assert.Equal($"the request body is not valid UTF-8 (byte {head.Length})", e.GetProperty("message").GetString());
         var d = await Send(System.Text.Encoding.UTF8.GetBytes("{\"model\":\"" + f.Main.ModelId + "\",\"model\":\"other\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
         Assert.Contains("Duplicate property 'model'", d.GetProperty("message").GetString());
+        // an escaped lone surrogate is valid JSON but no readable string (found by the port protocol's hostile property)
+        var l = await Send(System.Text.Encoding.UTF8.GetBytes("{\"model\":\"" + f.Main.ModelId + "\",\"messages\":[{\"role\":\"user\",\"content\":\"a\\ude2d\"}]}"));
+        Assert.StartsWith("the request body holds a string that is not valid text", l.GetProperty("message").GetString());
     }
 }

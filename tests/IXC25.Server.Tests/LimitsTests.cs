@@ -41,7 +41,9 @@ public sealed class LimitsTests(ServerFixture f)
         await ServerFixture.Until(async () => (after = await f.Metric(f.Main, "ixc25_generations_total{reason=\"cancelled\"}")) > before, "the cancelled generation", 60);
         await ServerFixture.Until(() => f.Main.Load.Running == 0, "the slot to be free");
         Assert.Equal(before + 1, after);
-        Assert.InRange(await f.Metric(f.Main, "ixc25_completion_tokens_total") - tokensBefore, 1, 1000);
+        // (the tiny model makes thousands of tokens a second: on a loaded 2-core machine the disconnect was seen after
+        // 1341 and 1985 tokens, so the bound is "well short of the 5000 asked for", not a fixed step count)
+        Assert.InRange(await f.Metric(f.Main, "ixc25_completion_tokens_total") - tokensBefore, 1, 4000);
 
         // the same for a non-streamed request whose client gives up
         using var cts = new CancellationTokenSource();

@@ -47,9 +47,39 @@ internal static class Line
     /// </summary>
     private static readonly System.Text.Json.JsonDocumentOptions Options = new() { AllowDuplicateProperties = false };
 
-    /// <summary>The line as a JSON object; JsonException or FormatException when it is not one.</summary>
-    public static JsonObject ParseObject(string line) =>
-        JsonNode.Parse(line, documentOptions: Options) as JsonObject ?? throw new FormatException("not a JSON object");
+    /// <summary>
+    /// The line as a JSON object; JsonException or FormatException when it is not one. A string or name holding an
+    /// escaped lone surrogate (e.g. "\uDE2D") is refused here: JSON accepts it, but reading it as a string throws.
+    /// </summary>
+    public static JsonObject ParseObject(string line)
+    {
+        try
+        {
+            var o = JsonNode.Parse(line, documentOptions: Options) as JsonObject ?? throw new FormatException("not a JSON object");
+            CheckStrings(o);
+            return o;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException(e.Message, e);
+        }
+    }
+
+    private static void CheckStrings(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, v) in o) CheckStrings(v);
+                break;
+            case JsonArray a:
+                foreach (var v in a) CheckStrings(v);
+                break;
+            case JsonValue v when v.GetValueKind() == System.Text.Json.JsonValueKind.String:
+                _ = v.GetValue<string>();
+                break;
+        }
+    }
 }
 
 /// <summary>How a port answered (or failed to).</summary>

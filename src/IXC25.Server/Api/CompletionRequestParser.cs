@@ -52,11 +52,38 @@ public static class CompletionRequestParser
         try
         {
             using var doc = JsonDocument.Parse(body, BodyOptions);
+            CheckStrings(doc.RootElement);
             return doc.RootElement.Clone();
         }
         catch (JsonException e)
         {
             throw ApiError.BadRequest($"the request body is not valid JSON ({e.Message})");
+        }
+        catch (InvalidOperationException e)
+        {
+            // an escaped lone surrogate ("\ud800"): valid JSON, but not a string that can be read
+            throw ApiError.BadRequest($"the request body holds a string that is not valid text ({e.Message})");
+        }
+    }
+
+    /// <summary>Reads every name and string once, so that one that cannot be read is found here and not deep in the mapping.</summary>
+    private static void CheckStrings(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                {
+                    _ = p.Name;
+                    CheckStrings(p.Value);
+                }
+                break;
+            case JsonValueKind.Array:
+                foreach (var v in e.EnumerateArray()) CheckStrings(v);
+                break;
+            case JsonValueKind.String:
+                _ = e.GetString();
+                break;
         }
     }
 

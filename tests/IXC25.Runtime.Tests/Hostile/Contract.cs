@@ -20,12 +20,12 @@ internal static class Contract
     /// <summary>Runs <paramref name="check"/> for <paramref name="cases"/> (times <see cref="Scale"/>) seeds drawn over the whole int range.</summary>
     /// <remarks>The first case may take <see cref="FirstCase"/>: it pays for JIT compilation and the seeds' lazy loading,
     /// which on a loaded 2-core machine (the whole suite in parallel) can pass <see cref="PerCase"/>.</remarks>
-    public static void ForSeeds(int cases, Action<int> check)
+    public static void ForSeeds(int cases, Action<int> check, TimeSpan? perCase = null)
     {
         _limit = FirstCase;
         try
         {
-            Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed => { check(seed); _limit = PerCase; return true; })
+            Prop.ForAll(Gen.Choose(0, int.MaxValue).ToArbitrary(), seed => { check(seed); _limit = perCase ?? PerCase; return true; })
                 .Check(Config.QuickThrowOnFailure.WithMaxTest(cases * Scale).WithQuietOnSuccess(true));
         }
         finally { _limit = null; }
