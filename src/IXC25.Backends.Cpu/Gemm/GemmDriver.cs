@@ -140,13 +140,7 @@ internal static unsafe class GemmDriver
             Linear<TK>(a, lda, m, [new GemmTarget(w, bias, c, ldc, accumulate: false)], threads);
             return;
         }
-        nint ldx = RoundUp(k, 16);
-        using var xp = Scratch.Rent(m * ldx);
-        PackDotX(a, lda, m, k, TK.BK, TK.DotEvenOdd(w.DType), xp.Pointer, ldx);
-        nint xP = (nint)xp.Pointer, cP = (nint)c, biasP = (nint)bias;
-        const int Group = 8;
-        Workers.Run(threads, (n + Group - 1) / Group, (g0, g1) =>
-            DotRowsRange<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, g0 * Group, Math.Min(n, g1 * Group)));
+        Dot<TK>(a, lda, m, w, bias, c, ldc, threads, rowExact: true);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -269,7 +263,9 @@ internal static unsafe class GemmDriver
 
     // ------------------------------------------------------------------ dot (decode)
 
-    private static void Dot<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
+    /// <summary>x packed once in the dot layout, weight rows split among the workers in groups of 8; each group through
+    /// the row-exact kernels (<see cref="DotRowsRange{TK}"/>) or the few-rows ones (<see cref="DotRows{TK}"/>).</summary>
+    private static void Dot<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads, bool rowExact = false) where TK : struct, IGemmKernels
     {
         int k = w.Cols, n = w.Rows;
         nint ldx = RoundUp(k, 16);
@@ -278,7 +274,11 @@ internal static unsafe class GemmDriver
         nint xP = (nint)xp.Pointer, cP = (nint)c, biasP = (nint)bias;
         const int Group = 8;
         Workers.Run(threads, (n + Group - 1) / Group, (g0, g1) =>
-            DotRows<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, g0 * Group, Math.Min(n, g1 * Group)));
+        {
+            int r0 = g0 * Group, r1 = Math.Min(n, g1 * Group);
+            if (rowExact) DotRowsRange<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, r0, r1);
+            else DotRows<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, r0, r1);
+        });
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
