@@ -23,4 +23,31 @@ public sealed class ContractHarnessTests
         Contract.Holds("refused", () => throw new IxcException("x.bin: refused"));
         Assert.ThrowsAny<Exception>(() => Contract.Holds("empty message", () => throw new IxcException("")));
     }
+
+    [Fact]
+    public void ACaseThatSpinsIsAHangByItsCpuTimeLongBeforeTheWallCeiling()
+    {
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.ThrowsAny<Exception>(() => Contract.Holds("case 7: spins", () => { while (true) Thread.SpinWait(1000); },
+            TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(60)));
+        Assert.Contains("case 7: spins", e.Message);
+        Assert.Contains("no result within", e.Message);
+        Assert.True(wall.Elapsed < TimeSpan.FromSeconds(30), $"caught after {wall.Elapsed}: the CPU limit did not act");
+    }
+
+    [Fact]
+    public void ACaseThatBlocksWithoutCpuIsAHangAtTheWallCeiling()
+    {
+        var e = Assert.ThrowsAny<Exception>(() => Contract.Holds("case 8: blocks", () => Thread.Sleep(Timeout.Infinite),
+            TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(400)));
+        Assert.Contains("case 8: blocks", e.Message);
+        Assert.Contains("wall time", e.Message);
+    }
+
+    [Fact]
+    public void ACaseThatWaitsForACoreButUsesLittleCpuIsNotAHang()
+    {
+        // sleeping stands in for waiting on a loaded machine: wall time past the CPU limit, CPU time far under it
+        Contract.Holds("case 9: waits", () => Thread.Sleep(600), TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(60));
+    }
 }
