@@ -17,6 +17,7 @@ public static class BenchHost
         ["memread"] = ("memory read bandwidth: sum of a large float32 array (--gib 2)", MemoryBandwidth.Run),
         ["model-scale"] = ("7B dimensions without a checkpoint: one ViT and one decoder layer of random bf16 weights through the generated graph, extrapolated to 24 + 32 layers (--runs 3 --prompt 858)", ModelScaleBench.Run),
         ["attention"] = ("attention drivers: InternLM2 prefill (--tokens 512), decode at 1024/16384 cached tokens, CLIP mha at 1601 tokens (--runs 7)", AttentionBench.Run),
+        ["rows-ratio"] = ("row-exact product of B rows vs one row, as back-to-back pairs: time ratio wall/CPU (--shapes IN:OUT,... --rows 8 --pairs 15 --dtype bf16 --threads 0)", RowsRatioBench.Run),
         ["gemm"] = ("CpuOps.Linear GFLOP/s and weight GB/s on 7B layer shapes (--shapes T:IN:OUT,... --dtypes bf16,f32 --threads 0 --runs 7)", GemmBench.Run),
         ["quant-gemv"] = ("y = x W^T on the 7B decode shapes: bf16 vs q8_0 and q4_0 (integer dots) vs q8_0 with f32 activations, rounds alternated (--shapes IN:OUT,... --rows 1 --rounds 9 --threads 0)", QuantBench.Run),
         ["gemv-bw"] = ("one-row bf16 products on the 7B decode shapes as a fraction of the read bandwidth measured alternately (--pairs 15 --gib 1)", GemmBench.Bandwidth),

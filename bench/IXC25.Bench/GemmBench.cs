@@ -67,6 +67,23 @@ internal static unsafe class GemmBench
         }
     }
 
+    /// <summary>A [OUT, IN] weight of uniform random values scaled by 1/sqrt(IN) in aligned native memory (free the pointer).</summary>
+    internal static (NamedTensor Weight, nint Memory) RandomWeight(DType dtype, int OUT, int IN)
+    {
+        long bytes = (long)OUT * IN * dtype.Size();
+        byte* w = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        uint st = 12345;
+        for (long i = 0; i < (long)OUT * IN; i++)
+        {
+            st ^= st << 13; st ^= st >> 17; st ^= st << 5;
+            float v = ((st >> 8) * (1f / (1 << 24)) * 2 - 1) / MathF.Sqrt(IN);
+            if (dtype == DType.BF16) ((ushort*)w)[i] = BFloat16.FromSingle(v);
+            else if (dtype == DType.F16) ((Half*)w)[i] = (Half)v;
+            else ((float*)w)[i] = v;
+        }
+        return (new NamedTensor("w", dtype, [OUT, IN], new PointerBuffer(w, bytes, null)), (nint)w);
+    }
+
     public static void Run(BenchArgs a)
     {
         string shapes = a.Get("shapes", "512:4096:6144,512:4096:4096,512:4096:14336,512:14336:4096,1:4096:6144,1:4096:14336,1:14336:4096");
@@ -81,19 +98,9 @@ internal static unsafe class GemmBench
                 int T = p[0], IN = p[1], OUT = p[2];
                 var dtype = dt switch { "bf16" => DType.BF16, "f16" => DType.F16, "f32" => DType.F32, _ => throw new ArgumentException($"dtype {dt}") };
                 long bytes = (long)OUT * IN * dtype.Size();
-                byte* w = (byte*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+                var (weight, w) = RandomWeight(dtype, OUT, IN);
                 try
                 {
-                    uint st = 12345;
-                    for (long i = 0; i < (long)OUT * IN; i++)
-                    {
-                        st ^= st << 13; st ^= st >> 17; st ^= st << 5;
-                        float v = ((st >> 8) * (1f / (1 << 24)) * 2 - 1) / MathF.Sqrt(IN);
-                        if (dtype == DType.BF16) ((ushort*)w)[i] = BFloat16.FromSingle(v);
-                        else if (dtype == DType.F16) ((Half*)w)[i] = (Half)v;
-                        else ((float*)w)[i] = v;
-                    }
-                    var weight = new NamedTensor("w", dtype, [OUT, IN], new PointerBuffer(w, bytes, null));
                     var x = new float[T * IN];
                     for (int i = 0; i < x.Length; i++) x[i] = (i % 13) * 0.1f - 0.6f;
                     var y = new float[T * OUT];
@@ -116,7 +123,7 @@ internal static unsafe class GemmBench
                         ["median_cpu_s"] = cpu.Skip(2).Order().ElementAt((cpu.Count - 2) / 2),
                     }));
                 }
-                finally { NativeMemory.AlignedFree(w); }
+                finally { NativeMemory.AlignedFree((void*)w); }
             }
     }
 }

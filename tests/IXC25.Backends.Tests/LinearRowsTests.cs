@@ -15,7 +15,7 @@ namespace IXC25.Backends.Tests;
 [Trait("Category", "Isa")]
 public unsafe class LinearRowsTests
 {
-    private static readonly int[] Ks = [1, 17, 64, 96, 131, 300];
+    private static readonly int[] Ks = [1, 17, 64, 96, 131, 300, 1100, 1600];
     private static readonly int[] Ns = [1, 3, 9, 17];
 
     private static float[] Alone(float[] x, int m, int K, NamedTensor w, float[]? bias, int N, int threads)

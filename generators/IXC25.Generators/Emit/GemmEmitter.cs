@@ -154,21 +154,37 @@ internal static class GemmEmitter
             foreach (var (tr, rw) in DotShapes)
                 EmitDot(w, t, d, tr, rw);
 
-        // row-exact dot dispatcher (batched decode)
-        w.Doc("Row-exact dot: as Dot, with every output computed exactly as the one-row kernel computes it (tr <= RowsTR, rw 1 or RowsRW).");
+        // row-exact dot kernels (batched decode), K-blocked: accumulators kept in memory between blocks of K
+        w.Doc("Row-exact dot, one block of K: the accumulators of every output (tr x rows, rw weight rows; at acc + i * lacc + j * BK) " +
+              "advanced over [k0, k1) (multiples of 2 BK) exactly as the one-row Dot kernel advances them; started from zero when k0 is 0.");
         w.Line(Hot);
-        w.Open("public static void DotRows(global::IXC25.Runtime.Tensors.DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* y, nint ldy, float* bias)");
+        w.Open("public static void DotRowsAcc(global::IXC25.Runtime.Tensors.DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k0, int k1, float* acc, nint lacc, void* pf)");
         w.Open("switch (dtype, tr, rw)");
         foreach (var d in widen)
             foreach (var (tr, rw) in RowsShapes(t))
-                w.Line($"case ({DTypeCase(d)}, {tr}, {rw}): DotRows{Pascal(d)}_{tr}x{rw}(x, ldx, ({Elem(d)}*)wt, ldw, k, y, ldy, bias); break;");
+                w.Line($"case ({DTypeCase(d)}, {tr}, {rw}): DotRowsAcc{Pascal(d)}_{tr}x{rw}(x, ldx, ({Elem(d)}*)wt, ldw, k0, k1, acc, lacc, ({Elem(d)}*)pf); break;");
+        w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(dtype), $\"no row-exact dot kernel for {dtype} {tr}x{rw}\");");
+        w.Close();
+        w.Close();
+        w.Line();
+        w.Doc("Row-exact dot, the end: from the accumulators after the 2 BK blocks of K (zero when K < 2 BK), the last BK block, " +
+              "the horizontal sum, the tail and the bias, exactly as the one-row Dot kernel ends.");
+        w.Line(Hot);
+        w.Open("public static void DotRowsEnd(global::IXC25.Runtime.Tensors.DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* acc, nint lacc, float* y, nint ldy, float* bias)");
+        w.Open("switch (dtype, tr, rw)");
+        foreach (var d in widen)
+            foreach (var (tr, rw) in RowsShapes(t))
+                w.Line($"case ({DTypeCase(d)}, {tr}, {rw}): DotRowsEnd{Pascal(d)}_{tr}x{rw}(x, ldx, ({Elem(d)}*)wt, ldw, k, acc, lacc, y, ldy, bias); break;");
         w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(dtype), $\"no row-exact dot kernel for {dtype} {tr}x{rw}\");");
         w.Close();
         w.Close();
         w.Line();
         foreach (var d in widen)
             foreach (var (tr, rw) in RowsShapes(t))
-                EmitDot(w, t, d, tr, rw, rowExact: true);
+            {
+                EmitRowsAcc(w, t, d, tr, rw);
+                EmitRowsEnd(w, t, d, tr, rw);
+            }
         if (t.Vec is not null && widen.Contains("f16")) EmitHalfWiden(w, t);
         w.Close();
         w.Line();
@@ -224,26 +240,22 @@ internal static class GemmEmitter
     private static string Load(Tier t, string addr) => t.Vec is null ? $"*({addr})" : $"{t.Vec}.Load({addr})";
 
     /// <summary>
-    /// One dot kernel: tr x rows times rw weight rows. The one-row form (tr == 1, or any tr with <paramref name="rowExact"/>)
-    /// keeps two accumulators per output; the multi-row form of <c>Dot</c> (tr &gt; 1) keeps one (a different sum order).
+    /// One dot kernel: tr x rows times rw weight rows. The one-row form (tr == 1) keeps two accumulators per output; the
+    /// multi-row form (tr &gt; 1) keeps one (a different sum order). The row-exact kernels (<see cref="EmitRowsAcc"/>,
+    /// <see cref="EmitRowsEnd"/>) compute each of several rows as the one-row form does.
     /// </summary>
-    private static void EmitDot(CodeWriter w, Tier t, string d, int tr, int rw, bool rowExact = false)
+    private static void EmitDot(CodeWriter w, Tier t, string d, int tr, int rw)
     {
         string elem = Elem(d);
         w.Line(Hot);
-        w.Open($"private static void Dot{(rowExact ? "Rows" : "")}{Pascal(d)}_{tr}x{rw}(float* x, nint ldx, {elem}* wt, nint ldw, int k, float* y, nint ldy, float* bias)");
+        w.Open($"private static void Dot{Pascal(d)}_{tr}x{rw}(float* x, nint ldx, {elem}* wt, nint ldw, int k, float* y, nint ldy, float* bias)");
         if (t.Vec is null)
         {
             // scalar: one product per element in k order
             for (int i = 0; i < tr; i++)
                 for (int j = 0; j < rw; j++) w.Line($"float s{i}_{j} = 0f;");
             w.Open("for (int kk = 0; kk < k; kk++)");
-            for (int j = 0; j < rw; j++) w.Line($"float w{j} = {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
-            for (int i = 0; i < tr; i++)
-            {
-                w.Line($"float x{i} = ({Row(i, "x", "ldx", 0)})[kk];");
-                for (int j = 0; j < rw; j++) w.Line($"s{i}_{j} = s{i}_{j} + x{i} * w{j};");
-            }
+            EmitProducts(w, d, tr, rw);
             w.Close();
         }
         else if (tr == 1)
@@ -276,55 +288,7 @@ internal static class GemmEmitter
             w.Close();
             for (int j = 0; j < rw; j++) w.Line($"float s0_{j} = {v}.Sum(accA{j} + accB{j});");
             w.Open("for (; kk < k; kk++)");
-            w.Line("float x0 = x[kk];");
-            for (int j = 0; j < rw; j++) w.Line($"s0_{j} = s0_{j} + x0 * {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
-            w.Close();
-        }
-        else if (rowExact)
-        {
-            // several x rows, each output exactly as the one-row form above computes it (same accumulators, same order);
-            // per half step: the weights of all rw rows, then each x row against them
-            string v = t.Vec, vf = $"{v}<float>";
-            for (int i = 0; i < tr; i++)
-                for (int j = 0; j < rw; j++) w.Line($"{vf} accA{i}_{j} = default, accB{i}_{j} = default;");
-            w.Line("int kk = 0;");
-            w.Open($"for (; kk + {2 * t.BK} <= k; kk += {2 * t.BK})");
-            foreach (var (half, acc, at) in new[] { ("a", "accA", "kk"), ("b", "accB", $"kk + {t.BK}") })
-            {
-                for (int j = 0; j < rw; j++) EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), at, $"{j}{half}");
-                for (int i = 0; i < tr; i++)
-                {
-                    w.Line($"{vf} x{i}e{half} = {v}.Load({Row(i, "x", "ldx", 0)} + {at}), x{i}o{half} = {v}.Load({Row(i, "x", "ldx", 0)} + {at} + {t.W});");
-                    for (int j = 0; j < rw; j++)
-                    {
-                        w.Line($"{acc}{i}_{j} = Fma(x{i}e{half}, we{j}{half}, {acc}{i}_{j});");
-                        w.Line($"{acc}{i}_{j} = Fma(x{i}o{half}, wo{j}{half}, {acc}{i}_{j});");
-                    }
-                }
-            }
-            w.Close();
-            w.Open($"if (kk + {t.BK} <= k)");
-            for (int j = 0; j < rw; j++) EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), "kk", $"{j}a");
-            for (int i = 0; i < tr; i++)
-            {
-                w.Line($"{vf} x{i}ea = {v}.Load({Row(i, "x", "ldx", 0)} + kk), x{i}oa = {v}.Load({Row(i, "x", "ldx", 0)} + kk + {t.W});");
-                for (int j = 0; j < rw; j++)
-                {
-                    w.Line($"accA{i}_{j} = Fma(x{i}ea, we{j}a, accA{i}_{j});");
-                    w.Line($"accA{i}_{j} = Fma(x{i}oa, wo{j}a, accA{i}_{j});");
-                }
-            }
-            w.Line($"kk += {t.BK};");
-            w.Close();
-            for (int i = 0; i < tr; i++)
-                for (int j = 0; j < rw; j++) w.Line($"float s{i}_{j} = {v}.Sum(accA{i}_{j} + accB{i}_{j});");
-            w.Open("for (; kk < k; kk++)");
-            for (int j = 0; j < rw; j++) w.Line($"float w{j} = {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
-            for (int i = 0; i < tr; i++)
-            {
-                w.Line($"float x{i} = ({Row(i, "x", "ldx", 0)})[kk];");
-                for (int j = 0; j < rw; j++) w.Line($"s{i}_{j} = s{i}_{j} + x{i} * w{j};");
-            }
+            EmitProducts(w, d, 1, rw);
             w.Close();
         }
         else
@@ -368,14 +332,138 @@ internal static class GemmEmitter
             for (int i = 0; i < tr; i++)
                 for (int j = 0; j < rw; j++) w.Line($"float s{i}_{j} = {v}.Sum(acc{i}_{j});");
             w.Open("for (; kk < k; kk++)");
-            for (int j = 0; j < rw; j++) w.Line($"float w{j} = {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
-            for (int i = 0; i < tr; i++)
-            {
-                w.Line($"float x{i} = ({Row(i, "x", "ldx", 0)})[kk];");
-                for (int j = 0; j < rw; j++) w.Line($"s{i}_{j} = s{i}_{j} + x{i} * w{j};");
-            }
+            EmitProducts(w, d, tr, rw);
             w.Close();
         }
+        EmitStore(w, tr, rw);
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>Address of the accumulators of output (x row i, weight row j): BK floats, accA then accB.</summary>
+    private static string AccAt(int i, int j, Tier t)
+    {
+        string r = i == 0 ? "acc" : i == 1 ? "acc + lacc" : $"acc + {i} * lacc";
+        return j == 0 ? r : $"{r} + {j * t.BK}";
+    }
+
+    /// <summary>
+    /// One block of K of the row-exact kernel: per output the one-row kernel's two accumulators (even and odd steps of BK;
+    /// scalar: one sum in k order), loaded from memory (or zero at k0 = 0), advanced over [k0, k1), stored back. Per half
+    /// step: the weights of all rw rows, then each x row against them; the next weights (pf) prefetched into L2.
+    /// </summary>
+    private static void EmitRowsAcc(CodeWriter w, Tier t, string d, int tr, int rw)
+    {
+        string elem = Elem(d);
+        w.Line(Hot);
+        w.Open($"private static void DotRowsAcc{Pascal(d)}_{tr}x{rw}(float* x, nint ldx, {elem}* wt, nint ldw, int k0, int k1, float* acc, nint lacc, {elem}* pf)");
+        if (t.Vec is null)
+        {
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++) w.Line($"float s{i}_{j} = k0 == 0 ? 0f : *({AccAt(i, j, t)});");
+            w.Open("for (int kk = k0; kk < k1; kk++)");
+            EmitProducts(w, d, tr, rw);
+            w.Close();
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++) w.Line($"*({AccAt(i, j, t)}) = s{i}_{j};");
+            w.Close();
+            w.Line();
+            return;
+        }
+        string v = t.Vec, vf = $"{v}<float>";
+        for (int i = 0; i < tr; i++)
+            for (int j = 0; j < rw; j++) w.Line($"{vf} accA{i}_{j} = default, accB{i}_{j} = default;");
+        w.Open("if (k0 != 0)");
+        for (int i = 0; i < tr; i++)
+            for (int j = 0; j < rw; j++)
+                w.Line($"accA{i}_{j} = {v}.Load({AccAt(i, j, t)}); accB{i}_{j} = {v}.Load({AccAt(i, j, t)} + {t.W});");
+        w.Close();
+        w.Line("nint p = 0;");
+        w.Open($"for (int kk = k0; kk + {2 * t.BK} <= k1; kk += {2 * t.BK}, p += {2 * t.BK})");
+        EmitPrefetch(w, t, d, rw);
+        foreach (var (half, acc, at) in new[] { ("a", "accA", "kk"), ("b", "accB", $"kk + {t.BK}") })
+        {
+            for (int j = 0; j < rw; j++) EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), at, $"{j}{half}");
+            // x loaded by every product that uses it (an L1 hit folded into the multiply-add): no x registers, which keeps
+            // the JIT from moving accumulators around registers that die in the product
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++)
+                {
+                    w.Line($"{acc}{i}_{j} = Fma(we{j}{half}, {v}.Load({Row(i, "x", "ldx", 0)} + {at}), {acc}{i}_{j});");
+                    w.Line($"{acc}{i}_{j} = Fma(wo{j}{half}, {v}.Load({Row(i, "x", "ldx", 0)} + {at} + {t.W}), {acc}{i}_{j});");
+                }
+        }
+        w.Close();
+        for (int i = 0; i < tr; i++)
+            for (int j = 0; j < rw; j++)
+                w.Line($"{v}.Store(accA{i}_{j}, {AccAt(i, j, t)}); {v}.Store(accB{i}_{j}, {AccAt(i, j, t)} + {t.W});");
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>
+    /// The end of the row-exact kernel after its blocks of 2 BK (kk = k rounded down to 2 BK; the accumulators are zero when
+    /// kk is 0): the last block of BK into accA, Sum(accA + accB), the tail in k order, the bias; as the one-row Dot kernel.
+    /// </summary>
+    private static void EmitRowsEnd(CodeWriter w, Tier t, string d, int tr, int rw)
+    {
+        string elem = Elem(d);
+        w.Line(Hot);
+        w.Open($"private static void DotRowsEnd{Pascal(d)}_{tr}x{rw}(float* x, nint ldx, {elem}* wt, nint ldw, int k, float* acc, nint lacc, float* y, nint ldy, float* bias)");
+        w.Line($"int kk = k - k % {2 * t.BK};");
+        if (t.Vec is null)
+        {
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++) w.Line($"float s{i}_{j} = kk == 0 ? 0f : *({AccAt(i, j, t)});");
+        }
+        else
+        {
+            string v = t.Vec, vf = $"{v}<float>";
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++) w.Line($"{vf} accA{i}_{j} = default, accB{i}_{j} = default;");
+            w.Open("if (kk != 0)");
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++)
+                    w.Line($"accA{i}_{j} = {v}.Load({AccAt(i, j, t)}); accB{i}_{j} = {v}.Load({AccAt(i, j, t)} + {t.W});");
+            w.Close();
+            w.Open($"if (kk + {t.BK} <= k)");
+            for (int j = 0; j < rw; j++) EmitWeightStep(w, t, d, Row(j, "wt", "ldw", 0), "kk", $"{j}a");
+            for (int i = 0; i < tr; i++)
+            {
+                w.Line($"{vf} x{i}ea = {v}.Load({Row(i, "x", "ldx", 0)} + kk), x{i}oa = {v}.Load({Row(i, "x", "ldx", 0)} + kk + {t.W});");
+                for (int j = 0; j < rw; j++)
+                {
+                    w.Line($"accA{i}_{j} = Fma(x{i}ea, we{j}a, accA{i}_{j});");
+                    w.Line($"accA{i}_{j} = Fma(x{i}oa, wo{j}a, accA{i}_{j});");
+                }
+            }
+            w.Line($"kk += {t.BK};");
+            w.Close();
+            for (int i = 0; i < tr; i++)
+                for (int j = 0; j < rw; j++) w.Line($"float s{i}_{j} = {v}.Sum(accA{i}_{j} + accB{i}_{j});");
+        }
+        w.Open("for (; kk < k; kk++)");
+        EmitProducts(w, d, tr, rw);
+        w.Close();
+        EmitStore(w, tr, rw);
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>One step kk in k order for every output of a tr x rw kernel: s = s + x * widen(w), one rounding each.</summary>
+    private static void EmitProducts(CodeWriter w, string d, int tr, int rw)
+    {
+        for (int j = 0; j < rw; j++) w.Line($"float w{j} = {WidenScalar(d, $"({Row(j, "wt", "ldw", 0)})[kk]")};");
+        for (int i = 0; i < tr; i++)
+        {
+            w.Line($"float x{i} = ({Row(i, "x", "ldx", 0)})[kk];");
+            for (int j = 0; j < rw; j++) w.Line($"s{i}_{j} = s{i}_{j} + x{i} * w{j};");
+        }
+    }
+
+    /// <summary>y = s (+ bias) for every output of a tr x rw dot kernel.</summary>
+    private static void EmitStore(CodeWriter w, int tr, int rw)
+    {
         w.Open("if (bias != null)");
         for (int i = 0; i < tr; i++)
             for (int j = 0; j < rw; j++) w.Line($"*({Row(i, "y", "ldy", j)}) = s{i}_{j} + bias[{j}];");
@@ -384,8 +472,6 @@ internal static class GemmEmitter
         for (int i = 0; i < tr; i++)
             for (int j = 0; j < rw; j++) w.Line($"*({Row(i, "y", "ldy", j)}) = s{i}_{j};");
         w.Close();
-        w.Close();
-        w.Line();
     }
 
     /// <summary>Loads BK weights of one row at <paramref name="at"/> into we{tag} (even elements) and wo{tag} (odd elements), widened.</summary>
@@ -409,6 +495,21 @@ internal static class GemmEmitter
                 w.Line($"{vf} wo{tag} = HalfToSingle(w{tag} >> 16);");
                 break;
         }
+    }
+
+    /// <summary>
+    /// Prefetches into L2, at step p of a block, the weights p elements after <c>pf</c> in each of rw rows (stride ldw): the
+    /// driver points pf at the weights it will pass next (the next block of K of these rows, or the next rows), so their
+    /// stream from memory overlaps this call's arithmetic instead of stalling the next call.
+    /// </summary>
+    private static void EmitPrefetch(CodeWriter w, Tier t, string d, int rw)
+    {
+        int size = d == "f32" ? 4 : 2, bytes = 2 * t.BK * size;
+        w.Open("if (global::System.Runtime.Intrinsics.X86.Sse.IsSupported)");
+        for (int j = 0; j < rw; j++)
+            for (int off = 0; off < Math.Max(bytes, 64); off += 64)
+                w.Line($"global::System.Runtime.Intrinsics.X86.Sse.Prefetch1((byte*)({Row(j, "pf", "ldw", 0)} + p){(off == 0 ? "" : $" + {off}")});");
+        w.Close();
     }
 
     private static string WidenScalar(string d, string e) => d switch

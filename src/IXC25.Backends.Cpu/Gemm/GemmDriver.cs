@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using IXC25.Runtime.Tensors;
 
@@ -143,16 +144,59 @@ internal static unsafe class GemmDriver
         Dot<TK>(a, lda, m, w, bias, c, ldc, threads, rowExact: true);
     }
 
+    /// <summary>Weight rows whose accumulators stay together over the blocks of K of the row-exact product.</summary>
+    private const int RowsGroup = 8;
+
+    /// <summary>Elements of K per block of the row-exact product: the x block of 8 rows (16 KB) and the group's weights (8 KB
+    /// of bf16) stay in L1 while every pair of weight rows meets every x row.</summary>
+    private const int RowsKc = 512;
+
+    /// <summary>
+    /// Row-exact product of weight rows [r0, r1): per group of <see cref="RowsGroup"/> rows, K in blocks of
+    /// <see cref="RowsKc"/> (rounded to 2 BK), each block through every (x rows, weight rows) tile with the accumulators in
+    /// memory between blocks (same values, same order as in registers), then the end of every output. The weights the next
+    /// call reads are prefetched during the current one.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotRowsRange<TK>(float* xp, nint ldx, int m, WeightView w, float* bias, float* c, nint ldc, int r0, int r1) where TK : struct, IGemmKernels
     {
-        int tr = TK.RowsTR, rwMax = TK.RowsRW;
-        for (int j = r0; j < r1;)
+        int tr = TK.RowsTR, rwMax = TK.RowsRW, bk = TK.BK, k = w.Cols;
+        int kMain = k - k % (2 * bk), kc = Math.Max(2 * bk, RowsKc - RowsKc % (2 * bk));
+        nint lacc = (nint)RowsGroup * bk;
+        long accFloats = m * lacc;
+        float* onStack = stackalloc float[(int)Math.Min(accFloats, 16384)];
+        float* acc = accFloats <= 16384 ? onStack : (float*)NativeMemory.AlignedAlloc((nuint)(accFloats * sizeof(float)), 64);
+        try
         {
-            int rw = r1 - j >= rwMax ? rwMax : 1;
-            for (int t0 = 0; t0 < m; t0 += tr)
-                TK.DotRows(w.DType, Math.Min(tr, m - t0), rw, xp + t0 * ldx, ldx, w.At(j, 0), w.Stride, w.Cols, c + t0 * ldc + j, ldc, bias == null ? null : bias + j);
-            j += rw;
+            for (int g0 = r0; g0 < r1; g0 += RowsGroup)
+            {
+                int g1 = Math.Min(r1, g0 + RowsGroup);
+                for (int k0 = 0; k0 < kMain; k0 += kc)
+                {
+                    int k1 = Math.Min(kMain, k0 + kc);
+                    for (int j = g0; j < g1;)
+                    {
+                        int rw = g1 - j >= rwMax ? rwMax : 1;
+                        // next: the same rows' next block, else the next group's first block (the same rows at the very end)
+                        void* pf = k1 < kMain ? w.At(j, k1) : j + RowsGroup + rw <= r1 ? w.At(j + RowsGroup, 0) : w.At(j, k0);
+                        for (int t0 = 0; t0 < m; t0 += tr)
+                            TK.DotRowsAcc(w.DType, Math.Min(tr, m - t0), rw, xp + t0 * ldx, ldx, w.At(j, 0), w.Stride, k0, k1, acc + t0 * lacc + (j - g0) * bk, lacc, pf);
+                        j += rw;
+                    }
+                }
+                for (int j = g0; j < g1;)
+                {
+                    int rw = g1 - j >= rwMax ? rwMax : 1;
+                    for (int t0 = 0; t0 < m; t0 += tr)
+                        TK.DotRowsEnd(w.DType, Math.Min(tr, m - t0), rw, xp + t0 * ldx, ldx, w.At(j, 0), w.Stride, k, acc + t0 * lacc + (j - g0) * bk,
+                            lacc, c + t0 * ldc + j, ldc, bias == null ? null : bias + j);
+                    j += rw;
+                }
+            }
+        }
+        finally
+        {
+            if (accFloats > 16384) NativeMemory.AlignedFree(acc);
         }
     }
 

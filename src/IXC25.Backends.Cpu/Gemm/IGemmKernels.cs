@@ -44,12 +44,21 @@ internal unsafe interface IGemmKernels
     static abstract int RowsRW { get; }
 
     /// <summary>
-    /// As <see cref="Dot"/> for tr &lt;= <see cref="RowsTR"/> x rows and rw 1 or <see cref="RowsRW"/> weight rows, with every
-    /// output computed exactly as the one-row (tr = 1) <see cref="Dot"/> kernel computes it: two accumulators per output
-    /// (even and odd steps of <see cref="BK"/>), the same horizontal sum, tail and bias. A row's result therefore does not
-    /// depend on which rows share the call (batched decode: the rows belong to different sequences).
+    /// The row-exact dot kernels (batched decode), for tr &lt;= <see cref="RowsTR"/> x rows and rw 1 or <see cref="RowsRW"/>
+    /// weight rows, in blocks of K: every output is computed exactly as the one-row (tr = 1) <see cref="Dot"/> kernel computes
+    /// it (two accumulators, even and odd steps of <see cref="BK"/>; the same last block, horizontal sum, tail and bias), so a
+    /// row's result does not depend on which rows share the call (the rows belong to different sequences). The accumulators
+    /// of output (i, j) are the <see cref="BK"/> floats at acc + i * lacc + j * BK; this advances them over [k0, k1), both
+    /// multiples of 2 BK, starting from zero when k0 is 0. <paramref name="pf"/>: rw weight rows (stride ldw) whose first
+    /// k1 - k0 elements are prefetched while computing: the weights the caller passes next (a hint, never read).
     /// </summary>
-    static abstract void DotRows(DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* y, nint ldy, float* bias);
+    static abstract void DotRowsAcc(DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k0, int k1, float* acc, nint lacc, void* pf);
+
+    /// <summary>
+    /// The end of the row-exact dot kernels: y[t * ldy + j] from the accumulators after every block of 2 BK of K (ignored
+    /// when K &lt; 2 BK), the last block of BK, the horizontal sum, the tail and the bias (see <see cref="DotRowsAcc"/>).
+    /// </summary>
+    static abstract void DotRowsEnd(DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* acc, nint lacc, float* y, nint ldy, float* bias);
 
     /// <summary>Whether the dot kernels for this dtype read x even/odd-permuted within each block of <see cref="BK"/>.</summary>
     static abstract bool DotEvenOdd(DType dtype);
