@@ -308,7 +308,8 @@ internal static unsafe class GemmDriver
     // ------------------------------------------------------------------ dot (decode)
 
     /// <summary>x packed once in the dot layout, weight rows split among the workers in groups of 8; each group through
-    /// the row-exact kernels (<see cref="DotRowsRange{TK}"/>) or the few-rows ones (<see cref="DotRows{TK}"/>).</summary>
+    /// the row-exact kernels (<see cref="DotRowsRange{TK}"/>) or the few-rows ones (<see cref="DotRows{TK}"/>). One row
+    /// takes the one-row kernel, which defines the row-exact result, streaming each weight row whole.</summary>
     private static void Dot<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads, bool rowExact = false) where TK : struct, IGemmKernels
     {
         int k = w.Cols, n = w.Rows;
@@ -320,7 +321,7 @@ internal static unsafe class GemmDriver
         Workers.Run(threads, (n + Group - 1) / Group, (g0, g1) =>
         {
             int r0 = g0 * Group, r1 = Math.Min(n, g1 * Group);
-            if (rowExact) DotRowsRange<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, r0, r1);
+            if (rowExact && m > 1) DotRowsRange<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, r0, r1);
             else DotRows<TK>((float*)xP, ldx, m, w, (float*)biasP, (float*)cP, ldc, r0, r1);
         });
     }
