@@ -78,9 +78,10 @@ public sealed partial class Ixc25Model : IDisposable
         var dir = ModelDirectory.Open(path, options.Format);
         try
         {
+            options = QuantizedOptions(dir, options);
             LoadMemoryCheck.Ensure(dir, options);   // before the checkpoint is opened (mapped)
-            var source = new CheckpointWeightSource(dir.Checkpoint);
-            var weights = Ixc25Weights.Bind(source, dir.Dims);
+            var weights = dir.BindWeights();
+            var source = dir.Source;
             if (!File.Exists(dir.TokenizerPath)) throw new IxcException($"{path}: no tokenizer.model");
             var tokenizer = InternLM2Tokenizer.Load(dir.TokenizerPath);
             if (tokenizer.VocabSize > weights.Dims.V)
@@ -92,6 +93,18 @@ public sealed partial class Ixc25Model : IDisposable
             dir.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A quantized checkpoint runs its linears on the stored blocks, through the same quantized path as --weights: the
+    /// options' Weights become its format. --weights naming another format is refused (blocks are never requantized).
+    /// </summary>
+    private static ModelOptions QuantizedOptions(ModelDirectory dir, ModelOptions options)
+    {
+        if (dir.Quantization is not { } q) return options;
+        if (options.Weights is { } w && w != q.Name)
+            throw new IxcException($"{dir.Path}: a {q}-quantized checkpoint runs as {q} only (--weights {w} given); quantize the original checkpoint with --format {w}");
+        return options with { Weights = q.Name };
     }
 
     /// <summary>The task mode in effect: chat (Partial LoRA only), write or web (spec/model.json 'modes').</summary>

@@ -35,7 +35,7 @@ public static class Interrupts
         return new Unregister(() => Children.TryRemove(id, out _));
     }
 
-    /// <summary>Registers a temporary file (deleted on an interrupt) until the result is disposed.</summary>
+    /// <summary>Registers a temporary file or folder (deleted on an interrupt, a folder with its contents) until the result is disposed.</summary>
     public static IDisposable TrackTempFile(string path)
     {
         long id = Interlocked.Increment(ref _next);
@@ -70,7 +70,12 @@ public static class Interrupts
         foreach (var (id, path) in TempFiles)
         {
             TempFiles.TryRemove(id, out _);
-            try { File.Delete(path); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            try
+            {
+                if (Directory.Exists(path)) Directory.Delete(path, recursive: true);   // a temporary folder (ixc25 quantize)
+                else File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
         return ended;
     }
