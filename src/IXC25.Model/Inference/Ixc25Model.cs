@@ -99,13 +99,8 @@ public sealed partial class Ixc25Model : IDisposable
     /// A quantized checkpoint runs its linears on the stored blocks, through the same quantized path as --weights: the
     /// options' Weights become its format. --weights naming another format is refused (blocks are never requantized).
     /// </summary>
-    private static ModelOptions QuantizedOptions(ModelDirectory dir, ModelOptions options)
-    {
-        if (dir.Quantization is not { } q) return options;
-        if (options.Weights is { } w && w != q.Name)
-            throw new IxcException($"{dir.Path}: a {q}-quantized checkpoint runs as {q} only (--weights {w} given); quantize the original checkpoint with --format {w}");
-        return options with { Weights = q.Name };
-    }
+    private static ModelOptions QuantizedOptions(ModelDirectory dir, ModelOptions options) =>
+        dir.Quantization is null ? options : options with { Weights = dir.CheckWeights(options.Weights is { } w ? Runtime.Quant.QuantFormat.Parse(w) : null)!.Name };
 
     /// <summary>The task mode in effect: chat (Partial LoRA only), write or web (spec/model.json 'modes').</summary>
     public string Mode { get; private set; } = Ixc25Modes.Chat;

@@ -94,6 +94,19 @@ public sealed class ModelDirectory : IDisposable
         }
     }
 
+    /// <summary>
+    /// The weight format a run holds the linears in, given --weights (<paramref name="requested"/>): a quantized
+    /// checkpoint's own format (another one is refused: blocks are never requantized), else what was requested (null:
+    /// the stored weights).
+    /// </summary>
+    public QuantFormat? CheckWeights(QuantFormat? requested)
+    {
+        if (Quantization is not { } q) return requested;
+        if (requested is not null && requested != q)
+            throw new IxcException($"{Path}: a {q}-quantized checkpoint runs as {q} only (--weights {requested} given); quantize the original checkpoint with --format {requested}");
+        return q;
+    }
+
     /// <summary>The checkpoint as the spec's binding sees it (a quantized one's pairs as its weights); opens the checkpoint.</summary>
     public IWeightSource Source
     {

@@ -65,6 +65,14 @@ public sealed class QuantizedWeightSource : IWeightSource
     /// <summary>The weight keys stored quantized, in checkpoint order.</summary>
     public IReadOnlyCollection<string> QuantizedKeys => _quantized.Keys;
 
+    /// <summary>Whether <paramref name="key"/> is stored quantized, and its logical shape.</summary>
+    public bool IsQuantized(string key, out long rows, out long cols)
+    {
+        bool q = _quantized.TryGetValue(key, out var rc);
+        (rows, cols) = rc;
+        return q;
+    }
+
     public string Description => _inner.Description;
     public IReadOnlyCollection<string> Names => _names;
 
