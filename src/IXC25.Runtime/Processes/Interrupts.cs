@@ -72,8 +72,11 @@ public static class Interrupts
             TempFiles.TryRemove(id, out _);
             try
             {
-                if (Directory.Exists(path)) Directory.Delete(path, recursive: true);   // a temporary folder (ixc25 quantize)
-                else File.Delete(path);
+                if (!Directory.Exists(path)) File.Delete(path);
+                else // a temporary folder (ixc25 quantize): its writer may still add a file while it goes, so a few tries
+                    for (int i = 0; i < 3 && Directory.Exists(path); i++)
+                        try { Directory.Delete(path, recursive: true); }
+                        catch (IOException) when (i < 2) { }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }

@@ -46,14 +46,14 @@ public sealed class QuantizedWeightSource : IWeightSource
             var wantQ = QuantLayout.QsDType(format);
             if (qdt != wantQ) throw new IxcException($"{src}: tensor '{name}' has dtype {qdt.SpecName()}, expected {wantQ.SpecName()} (the {format} values)");
             if (sdt != QuantLayout.ScaleDType) throw new IxcException($"{src}: tensor '{scalesName}' has dtype {sdt.SpecName()}, expected {QuantLayout.ScaleDType.SpecName()} (the {format} block scales)");
-            if (qshape.Length != 2 || qshape[1] <= 0 || qshape[1] * 8 % format.Bits != 0)
-                throw new IxcException($"{src}: tensor '{name}' has shape {Shape.Format(qshape)}, expected [OUT, IN * {format.Bits} / 8] ({format} values of a weight [OUT, IN])");
-            long rows = qshape[0], cols = qshape[1] * 8 / format.Bits;
-            if (!QuantLayout.Quantizable(key, [rows, cols]))
-                throw new IxcException($"{src}: tensor '{name}' stores '{key}' [{rows}, {cols}] quantized, which the layout never quantizes (a LoRA factor, or a row width not a multiple of {QuantFormat.Block})");
+            if (qshape.Length != 2 || qshape[1] <= 0 || qshape[1] % format.QsBytesPerBlock != 0)
+                throw new IxcException($"{src}: tensor '{name}' has shape {Shape.Format(qshape)}, expected [OUT, IN * {format.Bits} / 8] with whole {format} blocks of {format.QsBytesPerBlock} bytes per row (truncated?)");
+            long rows = qshape[0], cols = qshape[1] / format.QsBytesPerBlock * QuantFormat.Block;
             var wantS = QuantLayout.ScalesShape(rows, cols);
             if (!sshape.AsSpan().SequenceEqual(wantS))
                 throw new IxcException($"{src}: tensor '{scalesName}' has shape {Shape.Format(sshape)}, expected {Shape.Format(wantS)} (one scale per {QuantFormat.Block} values of '{name}' {Shape.Format(qshape)})");
+            if (!QuantLayout.Quantizable(key, [rows, cols]))
+                throw new IxcException($"{src}: tensor '{name}' stores '{key}' [{rows}, {cols}] quantized, which the layout never quantizes (a LoRA factor)");
             if (rows > int.MaxValue || cols > int.MaxValue) throw new IxcException($"{src}: weight '{key}' [{rows}, {cols}] is too large");
             _quantized[key] = (rows, cols);
             _names.Add(key);
