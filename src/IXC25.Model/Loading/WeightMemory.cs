@@ -67,7 +67,7 @@ public sealed record WeightMemory(string Stored, QuantFormat? Format, bool FromC
     {
         var catalog = Ixc25Weights.Catalog(dims).Where(p => p.Group is null).ToList();
         var tree = Ixc25Weights.Bind(new DictionaryWeightSource(catalog.Select(p =>
-            new NamedTensor(p.Key, DType.F32, [.. p.Shape.Select(d => d.Value)], new ShapeOnly(p.Numel!.Value * 4))), "shapes"), dims);
+            new NamedTensor(p.Key, DType.BF16, [.. p.Shape.Select(d => d.Value)], new ShapeOnly(p.Numel!.Value * 2))), "shapes"), dims);
         return tree.LinearWeights().ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
     }
 

@@ -64,21 +64,36 @@ public static class QuantLayout
     /// </summary>
     public static QuantFormat? ReadConfig(string configPath)
     {
-        JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllBytes(configPath)); }
+        JsonDocument doc;
+        try
+        {
+            ReadOnlyMemory<byte> bytes = File.ReadAllBytes(configPath);
+            if (bytes.Span.StartsWith("\uFEFF"u8)) bytes = bytes[3..];   // a byte order mark, as the config reader allows
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64 });
+        }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException) { throw new IxcException($"{configPath}: cannot read: {e.Message}", e); }
-        if (root is not JsonObject o || !o.TryGetPropertyValue(ConfigKey, out var entry) || entry is null) return null;
-        string where = $"{configPath}: \"{ConfigKey}\"";
-        if (entry is not JsonObject q) throw new IxcException($"{where} must be an object {{format, block, layout}} (found {entry.GetValueKind()})");
-        string? format = q["format"] is JsonValue fv && fv.TryGetValue<string>(out var s) ? s : null;
-        if (format is null) throw new IxcException($"{where} has no \"format\" string");
-        var fmt = QuantFormat.All.FirstOrDefault(x => x.Name == format)
-            ?? throw new IxcException($"{where}: format '{format}' is not a known weight format (known: {string.Join(", ", QuantFormat.All.Select(x => x.Name))})");
-        if (q["block"] is not JsonValue bv || !bv.TryGetValue<int>(out int block) || block != QuantFormat.Block)
-            throw new IxcException($"{where}: block must be {QuantFormat.Block} (found {q["block"]?.ToJsonString() ?? "nothing"})");
-        if (q["layout"] is not JsonValue lv || !lv.TryGetValue<int>(out int layout) || layout != Version)
-            throw new IxcException($"{where}: layout {q["layout"]?.ToJsonString() ?? "(missing)"} is not one this build reads (layout {Version}); quantize the original checkpoint again");
-        return fmt;
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty(ConfigKey, out var q) || q.ValueKind == JsonValueKind.Null) return null;
+            string where = $"{configPath}: \"{ConfigKey}\"";
+            if (q.ValueKind != JsonValueKind.Object) throw new IxcException($"{where} must be an object {{format, block, layout}} (found {q.ValueKind})");
+            string? format = q.TryGetProperty("format", out var fv) && fv.ValueKind == JsonValueKind.String ? fv.GetString() : null;
+            if (format is null) throw new IxcException($"{where} has no \"format\" string");
+            var fmt = QuantFormat.All.FirstOrDefault(x => x.Name == format)
+                ?? throw new IxcException($"{where}: format '{Printable(format)}' is not a known weight format (known: {string.Join(", ", QuantFormat.All.Select(x => x.Name))})");
+            if (!q.TryGetProperty("block", out var bv) || bv.ValueKind != JsonValueKind.Number || !bv.TryGetInt32(out int block) || block != QuantFormat.Block)
+                throw new IxcException($"{where}: block must be {QuantFormat.Block} (found {(q.TryGetProperty("block", out var b) ? Printable(b.GetRawText()) : "nothing")})");
+            if (!q.TryGetProperty("layout", out var lv) || lv.ValueKind != JsonValueKind.Number || !lv.TryGetInt32(out int layout) || layout != Version)
+                throw new IxcException($"{where}: layout {(q.TryGetProperty("layout", out var l) ? Printable(l.GetRawText()) : "(missing)")} is not one this build reads (layout {Version}); quantize the original checkpoint again");
+            return fmt;
+        }
+    }
+
+    /// <summary>A config value for a one-line message: at most 40 characters, control characters escaped.</summary>
+    private static string Printable(string s)
+    {
+        var t = new string([.. s.Take(40).Select(c => char.IsControl(c) ? '?' : c)]);
+        return s.Length > 40 ? t + "..." : t;
     }
 
     private static Spec Load()
