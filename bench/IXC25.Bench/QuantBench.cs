@@ -38,7 +38,7 @@ internal static unsafe class QuantBench
             var x = new float[T * IN];
             for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
             var y = new float[T * OUT];
-            var q8Scales = q8.Scales.Select(h => (float)BitConverter.UInt16BitsToHalf(h)).ToArray(); // widened once, as a loader would
+            var q8Scales = q8.Scales.ToArray().Select(h => (float)BitConverter.UInt16BitsToHalf(h)).ToArray(); // widened once, as a loader would
             var variants = new (string Name, long Bytes, Action Run)[]
             {
                 ("bf16", 2L * OUT * IN, () => ops.Linear(x, T, wb, null, y)),

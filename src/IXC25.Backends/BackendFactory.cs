@@ -42,7 +42,7 @@ public static class BackendFactory
         if (options.Weights is null) return Create(options.Backend, options.Threads);
         var format = QuantFormat.Parse(options.Weights);
         if (options.Backend is not ("cpu" or "reference"))
-            throw new IxcException($"--weights {format} runs on the cpu or reference backend, not on {options.Backend}");
+            throw new IxcException($"{format} weights (--weights {format}, or a {format}-quantized checkpoint) run on the cpu or reference backend, not on {options.Backend}");
         return new QuantizedGraphOps(Create(options.Backend, options.Threads), format, options.Threads);
     }
 

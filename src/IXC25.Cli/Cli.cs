@@ -31,6 +31,7 @@ public static class Cli
         yield return TraceCommand.Create();
         yield return CompareCommand.Create();
         yield return DriftCommand.Create();
+        yield return QuantizeCommand.Create();
         yield return TapsCommand.Create();
         yield return ChatCommand.Create();
         yield return BatchCommand.Create();

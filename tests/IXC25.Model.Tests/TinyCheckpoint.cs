@@ -14,16 +14,17 @@ internal static class TinyCheckpoint
     public static string Config7B => RepoLayout.Path("golden", "model", "config-7b");
 
     /// <summary>
-    /// Copies the safetensors form into <paramref name="dir"/>, passing every tensor through
-    /// <paramref name="transform"/> (return null to drop it, or a tensor with another name or shape).
+    /// Copies the safetensors form (or the sharded safetensors folder <paramref name="from"/>) into <paramref name="dir"/>,
+    /// passing every tensor through <paramref name="transform"/> (return null to drop it, or a tensor with another name or shape).
     /// </summary>
-    public static void CopyWith(string dir, Func<NamedTensor, NamedTensor?> transform, Action<JsonObject>? editConfig = null)
+    public static void CopyWith(string dir, Func<NamedTensor, NamedTensor?> transform, Action<JsonObject>? editConfig = null, string? from = null)
     {
-        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(Safetensors, "model.safetensors.index.json")))!.AsObject();
+        string src = from ?? Safetensors;
+        var index = JsonNode.Parse(File.ReadAllText(Path.Combine(src, "model.safetensors.index.json")))!.AsObject();
         var map = new JsonObject();
         foreach (var shard in index["weight_map"]!.AsObject().Select(kv => (string)kv.Value!).Distinct())
         {
-            using var f = new SafetensorsFile(Path.Combine(Safetensors, shard));
+            using var f = new SafetensorsFile(Path.Combine(src, shard));
             using var w = new SafetensorsWriter(Path.Combine(dir, shard));
             foreach (var t in f.Tensors)
             {
@@ -36,10 +37,10 @@ internal static class TinyCheckpoint
         }
         index["weight_map"] = map;
         File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), index.ToJsonString());
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Safetensors, "config.json")))!.AsObject();
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(src, "config.json")))!.AsObject();
         editConfig?.Invoke(config);
         File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.Copy(Path.Combine(Safetensors, "tokenizer.model"), Path.Combine(dir, "tokenizer.model"));
+        File.Copy(Path.Combine(src, "tokenizer.model"), Path.Combine(dir, "tokenizer.model"));
     }
 
     public static NamedTensor Renamed(NamedTensor t, string name) => new(name, t.DType, t.Shape, t.Data);

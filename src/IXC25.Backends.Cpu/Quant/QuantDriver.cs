@@ -42,8 +42,7 @@ internal static unsafe class QuantDriver
         if (offset != 0) for (int i = 0; i < aoff.Length; i++) aoff[i] *= offset;
         int format = w.Format.Id, qsRow = nb * w.Format.QsBytesPerBlock;
         nint yP = (nint)y;
-        byte[] qs = w.Qs;
-        ushort[] scales = w.Scales;
+        var (qs, scales) = (w.Qs, w.Scales); // arrays or a mapped quantized checkpoint, pinned by fixed below
         Workers.Run(threads, (N + ChunkRows - 1) / ChunkRows, (c0, c1) =>
         {
             Span<int> sums = nb <= 4096 ? stackalloc int[nb] : new int[nb]; // the block sums of one row

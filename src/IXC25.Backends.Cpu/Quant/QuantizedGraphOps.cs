@@ -26,9 +26,10 @@ public sealed class QuantizedGraphOps : DelegatingGraphOps
 
     public QuantFormat Format { get; }
 
-    /// <summary>Whether a weight is held quantized: a matrix whose row width is a multiple of 32, not a LoRA factor.</summary>
-    public static bool Quantizable(NamedTensor w) =>
-        w.Shape.Length == 2 && w.Shape[1] % QuantFormat.Block == 0 && w.Shape[1] > 0 && !w.Name.Contains("lora", StringComparison.OrdinalIgnoreCase);
+    /// <summary>Whether a weight is held quantized: a matrix whose row width is a multiple of 32, not a LoRA factor
+    /// (<see cref="QuantLayout.Quantizable"/>, the rule a quantized checkpoint follows too). A weight of a quantized
+    /// checkpoint is used as stored (<see cref="Quantizer.Quantize(QuantFormat, NamedTensor)"/>).</summary>
+    public static bool Quantizable(NamedTensor w) => QuantLayout.Quantizable(w.Name, w.Shape);
 
     /// <summary>The weights quantized so far: count and bytes, and the linears kept in stored precision.</summary>
     public (int Quantized, long Bytes, IReadOnlyList<string> Kept) Stats()

@@ -51,6 +51,8 @@ internal static class DriftCommand
             if (options.Backend is not ("cpu" or "reference")) throw new IxcException($"--backend must be cpu or reference (got '{options.Backend}')");
             var sw = Stopwatch.StartNew();
             using var reference = Ixc25Model.Open(dir, options);
+            if (reference.Directory?.Quantization is { } stored)
+                throw new IxcException($"{dir}: is a {stored}-quantized checkpoint; drift measures quantized weights against the stored ones: give the original checkpoint");
             using var quantized = Ixc25Model.Open(dir, options with { Weights = fmt.Name });
             var prepared = PreparedPrompt.Chat(reference.Tokenizer, r.GetValue(prompt)!, media, [], hdNum: r.GetValue(hdNum));
             int T = prepared.Layout.TotalLength;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using IXC25.Model.Loading;
 using IXC25.Runtime;
 using IXC25.Runtime.Checkpoints;
+using IXC25.Runtime.Quant;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Cli.Commands;
@@ -15,15 +16,17 @@ internal static class InfoCommand
         var format = new Option<string>("--format") { Description = "checkpoint form to read when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
         var context = new Option<int>("--context") { Description = "context length (tokens) for the KV cache estimate", DefaultValueFactory = _ => 8192 }.Within(1, int.MaxValue);
         var kv = new Option<string>("--kv-dtype") { Description = "KV cache dtype for the estimate: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
-        var cmd = new Command("info", "Describe a model folder: config, parameter count per module, storage dtype, file format, estimated RAM to run. Works on a folder with only config.json and an index.")
+        var weights = new Option<string?>("--weights") { Description = "report the memory with the linears held block-quantized at load: q8_0 or q4_0 (a quantized checkpoint: its own format only)" };
+        var cmd = new Command("info", "Describe a model folder: config, parameter count per module, storage dtype, file format, weight format(s) and their bytes, estimated RAM to run. Works on a folder with only config.json and an index.")
         {
-            model, format, context, kv,
+            model, format, context, kv, weights,
         };
         cmd.SetAction(r =>
         {
             int ctx = r.GetValue(context);
+            var q = r.GetValue(weights) is { } w ? QuantFormat.Parse(w) : null;
             using var dir = ModelDirectory.Open(r.GetValue(model)!.FullName, ParseFormat(r.GetValue(format)!));
-            var report = ModelReport.Build(dir, ctx, ParseKv(r.GetValue(kv)!));
+            var report = ModelReport.Build(dir, ctx, ParseKv(r.GetValue(kv)!), q);
             r.InvocationConfiguration.Output.Write(report.ToText());
             return 0;
         });

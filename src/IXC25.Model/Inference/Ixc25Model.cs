@@ -78,9 +78,10 @@ public sealed partial class Ixc25Model : IDisposable
         var dir = ModelDirectory.Open(path, options.Format);
         try
         {
+            options = QuantizedOptions(dir, options);
             LoadMemoryCheck.Ensure(dir, options);   // before the checkpoint is opened (mapped)
-            var source = new CheckpointWeightSource(dir.Checkpoint);
-            var weights = Ixc25Weights.Bind(source, dir.Dims);
+            var weights = dir.BindWeights();
+            var source = dir.Source;
             if (!File.Exists(dir.TokenizerPath)) throw new IxcException($"{path}: no tokenizer.model");
             var tokenizer = InternLM2Tokenizer.Load(dir.TokenizerPath);
             if (tokenizer.VocabSize > weights.Dims.V)
@@ -93,6 +94,13 @@ public sealed partial class Ixc25Model : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// A quantized checkpoint runs its linears on the stored blocks, through the same quantized path as --weights: the
+    /// options' Weights become its format. --weights naming another format is refused (blocks are never requantized).
+    /// </summary>
+    private static ModelOptions QuantizedOptions(ModelDirectory dir, ModelOptions options) =>
+        dir.Quantization is null ? options : options with { Weights = dir.CheckWeights(options.Weights is { } w ? Runtime.Quant.QuantFormat.Parse(w) : null)!.Name };
 
     /// <summary>The task mode in effect: chat (Partial LoRA only), write or web (spec/model.json 'modes').</summary>
     public string Mode { get; private set; } = Ixc25Modes.Chat;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using IXC25.Model.Loading;
 using IXC25.Runtime;
+using IXC25.Runtime.Quant;
 using IXC25.Runtime.Tensors;
 
 namespace IXC25.Model.Inference;
@@ -18,7 +19,9 @@ public static class MemoryCheck
     {
         long weightBytes = Ixc25Weights.Catalog(model.Dims)
             .Where(p => p.Group is null || model.Weights.Groups.Contains(p.Group))
-            .Sum(p => (p.Numel ?? p.Shape.Aggregate(1L, (a, d) => a * (d.IsFree ? model.Dims.Get(d.Free!) ?? 0 : d.Value))) * (model.WeightSource.TryGetInfo(p.Key, out var dt, out _) ? dt.Size() : 2));
+            .Sum(p => model.WeightSource is QuantizedWeightSource q && q.IsQuantized(p.Key, out var rows, out var cols)
+                ? WeightMemory.BlockBytes(q.Format, rows, cols)   // a quantized checkpoint's blocks
+                : (p.Numel ?? p.Shape.Aggregate(1L, (a, d) => a * (d.IsFree ? model.Dims.Get(d.Free!) ?? 0 : d.Value))) * (model.WeightSource.TryGetInfo(p.Key, out var dt, out _) ? dt.Size() : 2));
         return MemoryEstimate.For(model.Dims, weightBytes, contextTokens, model.Options.KvDType);
     }
 

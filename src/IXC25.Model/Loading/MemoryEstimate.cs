@@ -15,6 +15,9 @@ public sealed record MemoryEstimate(long WeightBytes, long KvBytes, long Workspa
 
     public long Total => WeightBytes + KvBytes + WorkspaceBytes;
 
+    /// <summary>How the weights are held, for the report.</summary>
+    public string WeightsNote { get; init; } = "memory-mapped, stored dtype";
+
     public static MemoryEstimate For(Ixc25Dims d, long weightBytes, int contextTokens, DType kvDType)
     {
         long kvPerToken = 2L * d.L * d.HKV * d.D * kvDType.Size();
@@ -38,7 +41,7 @@ public sealed record MemoryEstimate(long WeightBytes, long KvBytes, long Workspa
         var ci = CultureInfo.InvariantCulture;
         static string G(long b) => Size(b);
         return string.Create(ci,
-            $"{indent}weights      {G(WeightBytes)} (memory-mapped, stored dtype)\n" +
+            $"{indent}weights      {G(WeightBytes)} ({WeightsNote})\n" +
             $"{indent}kv cache     {G(KvBytes)} for {ContextTokens:N0} tokens in {KvDType.SpecName()}\n" +
             $"{indent}workspace    {G(WorkspaceBytes)}\n" +
             $"{indent}total        {G(Total)}\n");

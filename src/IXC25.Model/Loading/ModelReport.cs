@@ -1,5 +1,6 @@
 using System.Globalization;
 using IXC25.Runtime.Checkpoints;
+using IXC25.Runtime.Quant;
 using IXC25.Runtime.Spec;
 using IXC25.Runtime.Tensors;
 
@@ -25,12 +26,19 @@ public sealed class ModelReport
     public required bool WeightsPresent { get; init; }
     public required string Validation { get; init; }
     public required MemoryEstimate Memory { get; init; }
+    /// <summary>How the weights are held: the quantized linears and their bytes, the rest as stored.</summary>
+    public required WeightMemory WeightMemory { get; init; }
 
-    /// <summary>Builds the report; binds and validates the weights when the shards are present.</summary>
-    public static ModelReport Build(ModelDirectory dir, int contextTokens, DType kvDType)
+    /// <summary>Builds the report; binds and validates the weights when the shards are present. <paramref name="weights"/>
+    /// (--weights) reports the memory with the linears quantized at load (a quantized checkpoint takes only its own format).</summary>
+    public static ModelReport Build(ModelDirectory dir, int contextTokens, DType kvDType, QuantFormat? weights = null)
     {
+        dir.CheckWeights(weights);   // before anything is opened
         var catalog = Ixc25Weights.Catalog(dir.Dims);
-        var names = dir.Index?.Names ?? (dir.HasWeights ? dir.Checkpoint.Names : []);
+        // a quantized checkpoint's index names '<key>.qs' + '<key>.scales' for a weight '<key>'
+        var storedQuantized = new HashSet<string>(StringComparer.Ordinal);
+        var names = (dir.Index?.Names ?? (dir.HasWeights ? dir.Checkpoint.Names : [])).Where(n => QuantLayout.KeyOfScales(n) is null)
+            .Select(n => QuantLayout.KeyOfQs(n) is { } k && dir.Quantization is not null && storedQuantized.Add(k) ? k : n).ToList();
         var nameSet = new HashSet<string>(names, StringComparer.Ordinal);
 
         var modules = new List<(string, long)>();
@@ -43,29 +51,42 @@ public sealed class ModelReport
         }
 
         string validation = "not checked (shards absent)";
-        Ixc25Weights? weights = null;
+        Ixc25Weights? bound = null;
         string storage = dir.Config.TorchDtype switch { "bfloat16" => "bf16", "float16" => "f16", "float32" => "f32", var s => s };
         if (dir.HasWeights)
         {
-            weights = dir.BindWeights();
-            validation = $"ok: {catalog.Count(p => p.Group is null || weights.Groups.Contains(p.Group))} tensors match the spec";
+            var b = bound = dir.BindWeights();
+            validation = $"ok: {catalog.Count(p => p.Group is null || b.Groups.Contains(p.Group))} tensors match the spec";
             var dtypes = dir.Checkpoint.Infos.Select(i => i.DType).Distinct().OrderBy(d => d).ToList();
             storage = string.Join("+", dtypes.Select(d => d.SpecName()));
+            if (dir.Quantization is { } q) storage += $" ({q} blocks: {QuantLayout.QsDType(q).SpecName()} values, {QuantLayout.ScaleDType.SpecName()} scales)";
         }
         int bytesPer = storage switch { "bf16" or "f16" => 2, "f32" => 4, _ => 2 };
 
         var groups = new List<(string, long?)>();
         foreach (var g in catalog.Where(p => p.Group is not null).GroupBy(p => p.Group!))
         {
-            bool present = weights?.Groups.Contains(g.Key) ?? g.Any(p => nameSet.Contains(p.Key));
+            bool present = bound?.Groups.Contains(g.Key) ?? g.Any(p => nameSet.Contains(p.Key));
             if (!present) continue;
-            long? n = weights is null ? null : g.Sum(p => Numel(p, weights.Dims));
+            long? n = bound is null ? null : g.Sum(p => Numel(p, bound.Dims));
             groups.Add((g.Key, n));
         }
 
         string format = dir.Format == CheckpointFormat.Safetensors ? "safetensors" : "torch .bin (zip/pickle)";
         format += dir.Index is null ? ", single file" : $", {dir.Index.ShardFiles.Count} shard{(dir.Index.ShardFiles.Count == 1 ? "" : "s")}";
-        long weightBytes = (total + groups.Sum(g => g.Item2 ?? 0)) * bytesPer;
+        // every tensor with its stored dtype (from the shards, else the config's torch_dtype)
+        var tensors = new List<(string, long[], DType)>();
+        if (bound is not null)
+        {
+            foreach (var n in dir.Source.Names)
+                if (dir.Source.TryGetInfo(n, out var dt, out var sh)) tensors.Add((n, sh, dt));
+        }
+        else
+        {
+            var dt = bytesPer == 4 ? DType.F32 : storage == "f16" ? DType.F16 : DType.BF16;
+            foreach (var p in catalog.Where(p => p.Group is null)) tensors.Add((p.Key, [.. p.Shape.Select(d => d.Value)], dt));
+        }
+        var wm = WeightMemory.For(dir, tensors, storedQuantized, weights);
         return new ModelReport
         {
             Config = dir.Config,
@@ -78,7 +99,11 @@ public sealed class ModelReport
             BytesPerParam = bytesPer,
             WeightsPresent = dir.HasWeights,
             Validation = validation,
-            Memory = MemoryEstimate.For(dir.Dims, weightBytes, contextTokens, kvDType),
+            WeightMemory = wm,
+            Memory = MemoryEstimate.For(dir.Dims, wm.Total, contextTokens, kvDType) with
+            {
+                WeightsNote = wm.Format is null ? "memory-mapped, stored dtype" : wm.FromCheckpoint ? $"{wm.Format} blocks and the rest, memory-mapped" : $"{wm.Format} blocks made at load and the rest as stored",
+            },
         };
     }
 
@@ -119,6 +144,8 @@ public sealed class ModelReport
         sb.AppendLine(ci, $"  format       {FormatDescription}");
         sb.AppendLine(ci, $"  storage      {StorageDType}{(WeightsPresent ? "" : " (from config torch_dtype)")}");
         sb.AppendLine(ci, $"  validation   {Validation}");
+        sb.AppendLine("weights");
+        sb.Append(WeightMemory.ToText("  "));
         sb.AppendLine("memory to run (estimate)");
         sb.Append(Memory.ToText("  "));
         return sb.ToString();

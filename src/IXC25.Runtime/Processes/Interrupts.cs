@@ -35,7 +35,7 @@ public static class Interrupts
         return new Unregister(() => Children.TryRemove(id, out _));
     }
 
-    /// <summary>Registers a temporary file (deleted on an interrupt) until the result is disposed.</summary>
+    /// <summary>Registers a temporary file or folder (deleted on an interrupt, a folder with its contents) until the result is disposed.</summary>
     public static IDisposable TrackTempFile(string path)
     {
         long id = Interlocked.Increment(ref _next);
@@ -70,7 +70,15 @@ public static class Interrupts
         foreach (var (id, path) in TempFiles)
         {
             TempFiles.TryRemove(id, out _);
-            try { File.Delete(path); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            try
+            {
+                if (!Directory.Exists(path)) File.Delete(path);
+                else // a temporary folder (ixc25 quantize): its writer may still add a file while it goes, so a few tries
+                    for (int i = 0; i < 3 && Directory.Exists(path); i++)
+                        try { Directory.Delete(path, recursive: true); }
+                        catch (IOException) when (i < 2) { }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
         return ended;
     }

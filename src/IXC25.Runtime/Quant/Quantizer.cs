@@ -10,8 +10,9 @@ namespace IXC25.Runtime.Quant;
 public static class Quantizer
 {
     /// <summary>Quantizes w [rows, cols] (float32 values); a non-finite weight, cols not a multiple of 32 or a block
-    /// scale past the f16 range is an IxcException naming <paramref name="what"/>.</summary>
-    public static QuantizedMatrix Quantize(QuantFormat f, ReadOnlySpan<float> w, int rows, int cols, string what)
+    /// scale past the f16 range is an IxcException naming <paramref name="what"/> and the row (counted from
+    /// <paramref name="firstRow"/>: the rows of a larger matrix quantized piece by piece).</summary>
+    public static QuantizedMatrix Quantize(QuantFormat f, ReadOnlySpan<float> w, int rows, int cols, string what, long firstRow = 0)
     {
         if (cols % QuantFormat.Block != 0)
             throw new IxcException($"{what}: {cols} columns is not a multiple of the {f} block ({QuantFormat.Block})");
@@ -25,29 +26,34 @@ public static class Quantizer
                 var x = w.Slice(r * cols + b * QuantFormat.Block, QuantFormat.Block);
                 long blk = (long)r * nb + b;
                 var q = qs.AsSpan((int)(blk * f.QsBytesPerBlock), f.QsBytesPerBlock);
-                float d = f.Id == QuantFormat.Q8_0.Id ? BlockQ8_0(x, q, what, r) : BlockQ4_0(x, q, what, r);
+                float d = f.Id == QuantFormat.Q8_0.Id ? BlockQ8_0(x, q, what, firstRow + r) : BlockQ4_0(x, q, what, firstRow + r);
                 var h = (Half)d;
-                if (!Half.IsFinite(h)) throw new IxcException($"{what}: row {r} block {b}: the {f} scale {d:R} is past the f16 range");
+                if (!Half.IsFinite(h)) throw new IxcException($"{what}: row {firstRow + r} block {b}: the {f} scale {d:R} is past the f16 range");
                 scales[blk] = BitConverter.HalfToUInt16Bits(h);
             }
         return new QuantizedMatrix(f, rows, cols, qs, scales);
     }
 
-    /// <summary>Quantizes a stored 2-D weight (f32, bf16 or f16, widened exactly).</summary>
+    /// <summary>Quantizes a stored 2-D weight (f32, bf16 or f16, widened exactly). A weight a quantized checkpoint
+    /// stores in <paramref name="f"/> (<see cref="QuantizedWeight"/>) is returned as stored; in another format it is
+    /// refused (blocks are never requantized).</summary>
     public static QuantizedMatrix Quantize(QuantFormat f, NamedTensor w)
     {
+        if (w.Data is QuantizedWeight stored)
+            return stored.Matrix.Format == f ? stored.Matrix
+                : throw new IxcException($"{w.Name}: stored {stored.Matrix.Format}-quantized; it cannot run as {f} (quantize the original checkpoint with --format {f})");
         if (w.Shape.Length != 2) throw new IxcException($"{w.Name}: shape {Shape.Format(w.Shape)} is not a matrix");
         return Quantize(f, w.ToFloat32(), checked((int)w.Shape[0]), checked((int)w.Shape[1]), w.Name);
     }
 
-    private static void CheckFinite(ReadOnlySpan<float> x, string what, int row)
+    private static void CheckFinite(ReadOnlySpan<float> x, string what, long row)
     {
         foreach (float v in x)
             if (!float.IsFinite(v)) throw new IxcException($"{what}: row {row} holds a non-finite value ({v}); quantized formats hold finite weights only");
     }
 
     /// <summary>quantize_row_q8_0_ref for one block: returns d (before the f16 rounding).</summary>
-    private static float BlockQ8_0(ReadOnlySpan<float> x, Span<byte> q, string what, int row)
+    private static float BlockQ8_0(ReadOnlySpan<float> x, Span<byte> q, string what, long row)
     {
         CheckFinite(x, what, row);
         float amax = 0f;
@@ -59,7 +65,7 @@ public static class Quantizer
     }
 
     /// <summary>quantize_row_q4_0_ref for one block: returns d (before the f16 rounding).</summary>
-    private static float BlockQ4_0(ReadOnlySpan<float> x, Span<byte> q, string what, int row)
+    private static float BlockQ4_0(ReadOnlySpan<float> x, Span<byte> q, string what, long row)
     {
         CheckFinite(x, what, row);
         float amax = 0f, max = 0f;
@@ -90,7 +96,7 @@ public static class Quantizer
             for (int b = 0; b < nb; b++)
             {
                 long blk = (long)r * nb + b;
-                var q = m.Qs.AsSpan((int)(blk * f.QsBytesPerBlock), f.QsBytesPerBlock);
+                var q = m.Qs.Slice(blk * f.QsBytesPerBlock, f.QsBytesPerBlock);
                 float d = (float)BitConverter.UInt16BitsToHalf(m.Scales[blk]);
                 for (int j = 0; j < QuantFormat.Block; j++) y[(long)r * m.Cols + b * QuantFormat.Block + j] = Value(f, q, j) * d;
             }
@@ -151,7 +157,7 @@ public static class Quantizer
         for (int b = 0; b < nb; b++)
         {
             long blk = (long)row * nb + b;
-            var q = m.Qs.AsSpan((int)(blk * f.QsBytesPerBlock), f.QsBytesPerBlock);
+            var q = m.Qs.Slice(blk * f.QsBytesPerBlock, f.QsBytesPerBlock);
             int s = 0;
             for (int j = 0; j < QuantFormat.Block; j++) s += Value(f, q, j) * aqs[b * QuantFormat.Block + j];
             float prod = (float)BitConverter.UInt16BitsToHalf(m.Scales[blk]) * ascales[b];
