@@ -76,7 +76,8 @@ def run(cmd, **kw):
 
 def has_quantize(ixc):
     r = subprocess.run(ixc + ["quantize", "--help"], capture_output=True, text=True)
-    return r.returncode == 0 and "--format" in r.stdout
+    # an unknown command prints the root help (exit 0 with this System.CommandLine): look for the command's own usage line
+    return r.returncode == 0 and re.search(r"Usage:\s+\S*ixc25(\.dll)? quantize", r.stdout) is not None
 
 
 def ixc_cmd(path):
