@@ -23,6 +23,7 @@ public static class BenchHost
         ["gemv-bw"] = ("one-row bf16 products on the 7B decode shapes as a fraction of the read bandwidth measured alternately (--pairs 15 --gib 1)", GemmBench.Bandwidth),
         ["layer-prefill"] = ("InternLM2-7B-shaped decoder layer with Partial LoRA, bf16 weights, prefill (--tokens 512 --mask all|none|both --runs 5)", LayerBench.Prefill),
         ["batch-decode"] = ("batched decode (Ixc25Model.ForwardStep) at 7B dimensions, synthetic bf16 weights: tokens/s for batch 1..16, aggregate and per request, extrapolated to 32 layers (--batches 1,2,4,8,16 --layers 4 --context 512 --runs 5)", BatchDecodeBench.Run),
+        ["decode-stream"] = ("the bf16 weight stream of decode (5 one-row products per layer, --layers 4) over anonymous / huge-page / memory-mapped weights and driver prefetch variants, alternated in one process (--sources anon,huge,file,file-huge --prefetch 0,1 --rounds 9 --model DIR)", DecodeStreamBench.Run),
         ["layer-decode"] = ("the same layer, one decode step against a KV cache (--context 1024 --runs 9)", LayerBench.Decode),
         ["tokenize"] = ("SentencePiece-BPE encode throughput on the tokenizer golden corpus, one thread (--runs 7)", TokenizerBench.Run),
     };

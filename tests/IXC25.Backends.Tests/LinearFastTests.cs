@@ -104,6 +104,33 @@ public class LinearFastTests
     }
 
     [Fact]
+    public void DotPrefetchDistanceDoesNotChangeResults()
+    {
+        // the few-rows dot path prefetches weight rows ahead (GemmDriver.PrefetchGroups); it only hints the cache
+        int saved = GemmDriver.PrefetchGroups;
+        try
+        {
+            foreach (var (T, IN, OUT) in new[] { (1, 300, 1001), (3, 77, 530), (6, 1030, 64) })
+                foreach (var dtype in WeightTypes)
+                {
+                    var x = Normal(T * IN, T + IN);
+                    var w = RandomWeight("w", dtype, OUT, IN, OUT);
+                    float[] Run(int groups, int threads)
+                    {
+                        GemmDriver.PrefetchGroups = groups;
+                        var y = new float[T * OUT];
+                        new CpuOps(threads).Linear(x, T, w, null, y);
+                        return y;
+                    }
+                    var none = Run(0, 1);
+                    foreach (var (groups, threads) in new[] { (1, 1), (2, 1), (2, 2), (7, 3), (300, 1) })
+                        AssertBitEqual(none, Run(groups, threads), $"linear T={T} IN={IN} OUT={OUT} {dtype} prefetch 0 vs {groups} groups, {threads} threads");
+                }
+        }
+        finally { GemmDriver.PrefetchGroups = saved; }
+    }
+
+    [Fact]
     public void WrongShapesAreInputErrors()
     {
         var ops = new CpuOps(1);

@@ -331,9 +331,22 @@ internal static unsafe class GemmDriver
     {
         // 4 weight rows per pass (1 at the end of the range); up to 4 x rows per kernel call. The variants for the
         // same number of x rows compute each output identically, so where a range ends does not matter.
+        int dist = PrefetchGroups * 4;
+        nint rowBytes = (nint)w.Cols * w.DType.Size();
         for (int j = r0; j < r1;)
         {
             int rw = r1 - j >= 4 ? 4 : 1;
+            if (dist > 0 && Sse.IsSupported && rw == 4)
+            {
+                // the weight rows dist ahead (in this range), one burst per pass: they are in flight while this pass reads
+                // its own (without it the whole-model decode streamed its memory-mapped weights 2-3x slower, RESULTS.md)
+                int p0 = j + dist, p1 = Math.Min(r1, p0 + 4);
+                for (int r = p0; r < p1; r++)
+                {
+                    byte* row = (byte*)w.At(r, 0);
+                    for (nint o = 0; o < rowBytes; o += 64) Sse.Prefetch0(row + o);
+                }
+            }
             for (int t0 = 0; t0 < m; t0 += 4)
                 TK.Dot(w.DType, Math.Min(4, m - t0), rw, xp + t0 * ldx, ldx, w.At(j, 0), w.Stride, w.Cols, c + t0 * ldc + j, ldc, bias == null ? null : bias + j);
             j += rw;
@@ -364,6 +377,14 @@ internal static unsafe class GemmDriver
             for (; kk < k; kk++) d[kk] = s[kk];
         }
     }
+
+    /// <summary>
+    /// Software prefetch distance of the few-rows dot path (decode), in passes of 4 weight rows: before each pass, the
+    /// rows this many passes ahead in the worker's range are prefetched (every cache line, in one burst). 2 measured best
+    /// on the whole 7B decode (bench/RESULTS.md, "whole model against llama.cpp"); 0 turns it off. Internal and settable
+    /// for the benchmarks and tests; results do not depend on it (a prefetch only hints the cache).
+    /// </summary>
+    internal static int PrefetchGroups = 2;
 
     internal static int RoundUp(int v, int m) => (v + m - 1) / m * m;
 }
