@@ -170,6 +170,27 @@ public unsafe class QuantBlockedTests
     }
 
     [Fact]
+    public void VectorActivationQuantizationIsTheDefinition()
+    {
+        // random blocks, exact ties (amax 127: id = 1, so x.5 values are halfway cases), zeros, -0, an infinity, a NaN, subnormals
+        int nb = 40, K = nb * 32;
+        var x = Random(K, 9, 3f);
+        for (int j = 0; j < 32; j++) x[32 + j] = j == 0 ? 127f : (j % 2 == 0 ? 1 : -1) * (j + 0.5f);
+        for (int j = 0; j < 32; j++) x[64 + j] = j % 2 == 0 ? 0f : -0f;
+        x[96 + 3] = float.PositiveInfinity;
+        x[128 + 9] = float.NaN;
+        for (int j = 0; j < 32; j++) x[160 + j] = (j - 16) * 1e-42f;
+        for (int j = 0; j < 32; j++) x[192 + j] = (j - 16) * (1f / 127f) * 0.5f * 127f / 16f;
+        var (q1, s1, u1) = (new sbyte[K], new float[nb], new int[nb]);
+        var (q2, s2, u2) = (new sbyte[K], new float[nb], new int[nb]);
+        Quantizer.QuantizeActivations(x, q1, s1, u1);
+        ActivationQuantizer.Quantize(x, q2, s2, u2);
+        Assert.Equal(q1, q2);
+        Assert.Equal(u1, u2);
+        Assert.Equal(s1.Select(BitConverter.SingleToUInt32Bits), s2.Select(BitConverter.SingleToUInt32Bits));
+    }
+
+    [Fact]
     public void TheDriverPicksTheBlockedPathsAndStaysThreadInvariant()
     {
         var fmt = QuantFormat.Q8_0;

@@ -31,7 +31,7 @@ internal static unsafe partial class QuantDriver
             Workers.Run(threads, T, K, (t0, t1) =>
             {
                 for (int t = t0; t < t1; t++)
-                    Quantizer.QuantizeActivations(new ReadOnlySpan<float>((float*)xP + (nint)t * K, K), qs.AsSpan((int)((long)t * K), K), sc.AsSpan(t * nb, nb), sums.AsSpan(t * nb, nb));
+                    ActivationQuantizer.Quantize(new ReadOnlySpan<float>((float*)xP + (nint)t * K, K), qs.AsSpan((int)((long)t * K), K), sc.AsSpan(t * nb, nb), sums.AsSpan(t * nb, nb));
             });
         }
         return (qs, sc, sums);
