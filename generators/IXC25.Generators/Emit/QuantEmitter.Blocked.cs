@@ -83,12 +83,12 @@ internal static partial class QuantEmitter
         EmitInterleave(w);
         EmitPackPanel(w, k, q);
         EmitPackActivations(w);
-        w.Doc($"One tile of the GEMM: outv[t * {R} + r] = dot(panel row r, x row t) for r < {R}, t < {T}; act, da and off hold {T} rows at strides aStride (bytes) and sStride (blocks), nbp blocks (a multiple of 8).");
+        w.Doc($"One tile of the GEMM: outv[t * {R} + r] = dot(panel row r, x row t) for r < {R}, t < {T}; act holds {T} packed rows (PackActivations with kStride {T * 32}), da and off {T} rows at stride sStride (blocks), nbp blocks (a multiple of 8).");
         w.Line(Hot);
-        w.Open("public static void GemmTile(int format, byte* panel, float* pscales, sbyte* act, nint aStride, float* da, int* off, nint sStride, int nbp, float* outv)");
+        w.Open("public static void GemmTile(int format, byte* panel, float* pscales, sbyte* act, float* da, int* off, nint sStride, int nbp, float* outv)");
         w.Open("switch (format)");
         for (int i = 0; i < q.Formats.Count; i++)
-            w.Line($"case {i}: Tile{Pascal(q.Formats[i].Name)}(panel, pscales, act, aStride, da, off, sStride, nbp, outv); break;");
+            w.Line($"case {i}: Tile{Pascal(q.Formats[i].Name)}(panel, pscales, act, da, off, sStride, nbp, outv); break;");
         w.Line("default: throw new global::System.ArgumentOutOfRangeException(nameof(format));");
         w.Close();
         w.Close();
@@ -141,9 +141,9 @@ internal static partial class QuantEmitter
 
     private static void EmitPackActivations(CodeWriter w)
     {
-        w.Doc("Packs one row of q8 activations (nb blocks) for the GEMM: groups of 8 blocks interleaved like the panel, zero past nb up to a multiple of 8 blocks.");
+        w.Doc("Packs one row of q8 activations (nb blocks) for the GEMM: groups of 8 blocks interleaved like the panel (vector k of group g at dst + (8 g + k) * kStride), zero past nb up to a multiple of 8 blocks.");
         w.Line(Hot);
-        w.Open("public static void PackActivations(sbyte* a, int nb, sbyte* dst)");
+        w.Open("public static void PackActivations(sbyte* a, int nb, sbyte* dst, nint kStride)");
         w.Line("byte* tmp = stackalloc byte[256];");
         w.Open("for (int g = 0; g < (nb + 7) >> 3; g++)");
         w.Line("int n = global::System.Math.Min(8, nb - 8 * g);");
@@ -153,7 +153,7 @@ internal static partial class QuantEmitter
         w.Line("global::System.Buffer.MemoryCopy(src, tmp, 256, n * 32);");
         w.Line("src = tmp;");
         w.Close();
-        w.Line("Interleave(src, (byte*)dst + (nint)g * 256, 32, 0);");
+        w.Line("Interleave(src, (byte*)dst + (nint)g * 8 * kStride, kStride, 0);");
         w.Close();
         w.Close();
         w.Line();
@@ -166,18 +166,18 @@ internal static partial class QuantEmitter
         var rs = Enumerable.Range(0, R).ToArray();
         var ts = Enumerable.Range(0, T).ToArray();
         w.Line(Hot);
-        w.Open($"private static void Tile{Pascal(f.Name)}(byte* panel, float* pscales, sbyte* act, nint aStride, float* da, int* off, nint sStride, int nbp, float* outv)");
+        w.Open($"private static void Tile{Pascal(f.Name)}(byte* panel, float* pscales, sbyte* act, float* da, int* off, nint sStride, int nbp, float* outv)");
         w.Line($"float* acc = stackalloc float[{R * T * 16}];");
         w.Line($"new global::System.Span<float>(acc, {R * T * 16}).Clear();");
         w.Open("for (int g = 0; g < nbp >> 3; g++)");
         foreach (int t in ts) w.Line($"Vector256<int> n{t} = Vector256<int>.Zero - Vector256.Load(off + {t} * sStride + g * 8);");
         w.Line("Vector256<int> " + string.Join(", ", rs.SelectMany(r => ts.Select(t => $"c{r}{t} = n{t}"))) + ";");
         w.Line($"byte* pg = panel + (nint)g * {8 * R * 32};");
-        w.Line("sbyte* ag = act + (nint)g * 256;");
-        w.Open($"for (int k = 0; k < 8; k++, pg += {R * 32}, ag += 32)");
+        w.Line($"sbyte* ag = act + (nint)g * {8 * T * 32};");
+        w.Open($"for (int k = 0; k < 8; k++, pg += {R * 32}, ag += {T * 32})");
         foreach (int r in rs) w.Line($"Vector256<byte> w{r} = Vector256.Load(pg + {r * 32});");
         if (signedPanel) foreach (int r in rs) w.Line($"Vector256<byte> u{r} = Avx2.Abs(w{r}.AsSByte());");
-        foreach (int t in ts) w.Line($"Vector256<sbyte> a{t} = Vector256.Load(ag + {t} * aStride);");
+        foreach (int t in ts) w.Line($"Vector256<sbyte> a{t} = Vector256.Load(ag + {t * 32});");
         foreach (int r in rs)
             foreach (int t in ts)
                 w.Line(signedPanel ? $"c{r}{t} = Dp(c{r}{t}, u{r}, Avx2.Sign(a{t}, w{r}.AsSByte()));" : $"c{r}{t} = Dp(c{r}{t}, w{r}, a{t});");

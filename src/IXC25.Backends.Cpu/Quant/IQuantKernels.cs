@@ -37,11 +37,12 @@ internal unsafe interface IQuantBlockedKernels : IQuantKernels
     /// <summary>Packs weight rows [0, rows) (rows &lt;= TileRows) of nb blocks into a panel of (nb rounded up to 8) * 32 * TileRows bytes and its float32 scales.</summary>
     static abstract void PackPanel(int format, byte* w, nint wStride, ushort* ws, nint sStride, int rows, int nb, byte* panel, float* pscales);
 
-    /// <summary>Packs one row of q8 activations (nb blocks) for the GEMM, zero past nb up to a multiple of 8 blocks.</summary>
-    static abstract void PackActivations(sbyte* a, int nb, sbyte* dst);
+    /// <summary>Packs one row of q8 activations (nb blocks) for the GEMM (vector k of group g at dst + (8 g + k) * kStride; a tile
+    /// of TileCols rows is row t at dst + 32 t with kStride 32 * TileCols), zero past nb up to a multiple of 8 blocks.</summary>
+    static abstract void PackActivations(sbyte* a, int nb, sbyte* dst, nint kStride);
 
-    /// <summary>outv[t * TileRows + r] for a panel and TileCols packed x rows (strides aStride bytes, sStride blocks; off = PanelOffset * sum(qa)).</summary>
-    static abstract void GemmTile(int format, byte* panel, float* pscales, sbyte* act, nint aStride, float* da, int* off, nint sStride, int nbp, float* outv);
+    /// <summary>outv[t * TileRows + r] for a panel and a packed tile of TileCols x rows (da, off at stride sStride blocks; off = PanelOffset * sum(qa)).</summary>
+    static abstract void GemmTile(int format, byte* panel, float* pscales, sbyte* act, float* da, int* off, nint sStride, int nbp, float* outv);
 
     /// <summary>Lays out one row of q8 activations for <see cref="GemvRows"/> (zero past nb up to a multiple of 8 blocks).</summary>
     static abstract void PackGemvActivations(int format, sbyte* a, int nb, sbyte* dst);

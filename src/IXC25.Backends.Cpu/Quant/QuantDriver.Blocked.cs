@@ -100,13 +100,13 @@ internal static unsafe partial class QuantDriver
         int R = TK.TileRows, TC = TK.TileCols, Tp = (T + TC - 1) / TC * TC, panelOffset = TK.PanelOffset(format);
         var (qs, sc, sums) = Activations(x, T, K, threads);
         long rowBytes = (long)nbp * 32;
-        var act = new sbyte[Tp * rowBytes]; // rows T..Tp stay zero: their outputs are dropped
+        var act = new sbyte[Tp * rowBytes]; // tiles of TC rows, each row's k-vectors interleaved; rows T..Tp stay zero (outputs dropped)
         var da = new float[(long)Tp * nbp];
         var off = new int[(long)Tp * nbp];
         fixed (sbyte* qp = qs, ap = act)
             for (int t = 0; t < T; t++)
             {
-                TK.PackActivations(qp + (nint)t * K, nb, ap + (nint)(t * rowBytes));
+                TK.PackActivations(qp + (nint)t * K, nb, ap + (nint)(t / TC * TC * rowBytes) + (t % TC) * 32, TC * 32);
                 for (int b = 0; b < nb; b++)
                 {
                     da[(long)t * nbp + b] = sc[(long)t * nb + b];
@@ -140,7 +140,7 @@ internal static unsafe partial class QuantDriver
                         int tn = Math.Min(TC, T - t0);
                         for (int s = 0; s < subs; s++)
                         {
-                            TK.GemmTile(format, pp + (nint)(s * R * rowBytes), pscp + (nint)s * R * nbp, ap + (nint)(t0 * rowBytes), (nint)rowBytes,
+                            TK.GemmTile(format, pp + (nint)(s * R * rowBytes), pscp + (nint)s * R * nbp, ap + (nint)(t0 * rowBytes),
                                 dp + (nint)t0 * nbp, op + (nint)t0 * nbp, nbp, nbp, o);
                             int rb = r0 + s * R, rn = Math.Min(R, rows - s * R);
                             for (int t = 0; t < tn; t++)
