@@ -196,7 +196,7 @@ public unsafe class QuantBlockedTests
         var fmt = QuantFormat.Q8_0;
         int K = 32 * 45, N = 77;
         var m = Quantizer.Quantize(fmt, Random(N * K, 5, 0.02f), N, K, "w");
-        foreach (int T in new[] { 1, 6 })
+        foreach (int T in new[] { 1, 6, QuantDriver.GemmMinRows + 1 }) // the GEMV, the GEMV over several rows, the GEMM
         {
             var x = Random(T * K, 6 + T, 1f);
             var expected = Reference(m, x, T, null);

@@ -103,9 +103,18 @@ internal static partial class QuantEmitter
         w.Doc("dst[k * dstStride + 4 j + i] = src[32 j + 4 k + i] ^ xor: vector k of a group holds values 4k..4k+3 of each of its 8 blocks.");
         w.Line(Inline);
         w.Open("private static void Interleave(byte* src, byte* dst, nint dstStride, byte xor)");
-        w.Line("Vector256<int> idx = Vector256.Create(0, 8, 16, 24, 32, 40, 48, 56);");
+        w.Line("// an 8 x 8 transpose of dwords: unpack 32-bit, unpack 64-bit, swap 128-bit halves");
+        for (int j = 0; j < 8; j++) w.Line($"Vector256<int> v{j} = Vector256.Load((int*)(src + {j * 32}));");
+        for (int j = 0; j < 8; j += 2)
+            w.Line($"Vector256<long> t{j} = Avx2.UnpackLow(v{j}, v{j + 1}).AsInt64(), t{j + 1} = Avx2.UnpackHigh(v{j}, v{j + 1}).AsInt64();");
+        w.Line("Vector256<byte> u0 = Avx2.UnpackLow(t0, t2).AsByte(), u1 = Avx2.UnpackHigh(t0, t2).AsByte(), u2 = Avx2.UnpackLow(t1, t3).AsByte(), u3 = Avx2.UnpackHigh(t1, t3).AsByte();");
+        w.Line("Vector256<byte> u4 = Avx2.UnpackLow(t4, t6).AsByte(), u5 = Avx2.UnpackHigh(t4, t6).AsByte(), u6 = Avx2.UnpackLow(t5, t7).AsByte(), u7 = Avx2.UnpackHigh(t5, t7).AsByte();");
         w.Line("Vector256<byte> x = Vector256.Create(xor);");
-        w.Line("for (int k = 0; k < 8; k++) Vector256.Store(Avx2.GatherVector256((int*)src, idx + Vector256.Create(k), 4).AsByte() ^ x, dst + k * dstStride);");
+        for (int k = 0; k < 4; k++)
+        {
+            w.Line($"Vector256.Store(Avx2.Permute2x128(u{k}, u{k + 4}, 0x20) ^ x, dst + {k} * dstStride);");
+            w.Line($"Vector256.Store(Avx2.Permute2x128(u{k}, u{k + 4}, 0x31) ^ x, dst + {k + 4} * dstStride);");
+        }
         w.Close();
         w.Line();
     }
@@ -125,14 +134,20 @@ internal static partial class QuantEmitter
         w.Open($"for (int r = 0; r < {R}; r++)");
         w.Open("for (int g = 0; g < ng; g++)");
         w.Line("int n = r < rows ? global::System.Math.Min(8, nb - 8 * g) : 0;");
-        w.Line("new global::System.Span<byte>(tmp, 256).Clear();");
         w.Line("byte* src = w + r * wStride + (nint)g * 8 * qb;");
+        w.Line("if (n < 8) new global::System.Span<byte>(tmp, 256).Clear();");
         w.Open("if (nib)");
         w.Line("for (int j = 0; j < n; j++) { Vector128<byte> raw = Vector128.Load(src + j * 16); Vector128<byte> m = Vector128.Create((byte)15); Vector256.Store(Vector256.Create(raw & m, Vector128.ShiftRightLogical(raw.AsUInt16(), 4).AsByte() & m), tmp + j * 32); }");
+        w.Line("src = tmp;");
         w.Close();
-        w.Line("else global::System.Buffer.MemoryCopy(src, tmp, 256, n * 32);");
-        w.Line($"Interleave(tmp, panel + ((nint)g * 8 * {R} + r) * 32, {R} * 32, xor);");
-        w.Line($"for (int j = 0; j < 8; j++) pscales[((nint)g * {R} + r) * 8 + j] = j < n ? (float)global::System.BitConverter.UInt16BitsToHalf(ws[r * sStride + g * 8 + j]) : 0f;");
+        w.Open("else if (n < 8)");
+        w.Line("global::System.Buffer.MemoryCopy(src, tmp, 256, n * 32);");
+        w.Line("src = tmp;");
+        w.Close();
+        w.Line($"Interleave(src, panel + ((nint)g * 8 * {R} + r) * 32, {R} * 32, xor);");
+        w.Line($"float* ps = pscales + ((nint)g * {R} + r) * 8;");
+        w.Line("if (n == 8) Vector256.Store(Wd(ws + r * sStride + g * 8), ps);");
+        w.Line("else for (int j = 0; j < 8; j++) ps[j] = j < n ? (float)global::System.BitConverter.UInt16BitsToHalf(ws[r * sStride + g * 8 + j]) : 0f;");
         w.Close();
         w.Close();
         w.Close();

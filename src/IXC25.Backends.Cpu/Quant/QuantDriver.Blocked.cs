@@ -1,3 +1,4 @@
+using System.Buffers;
 using IXC25.Runtime.Quant;
 
 namespace IXC25.Backends.Cpu.Quant;
@@ -11,10 +12,14 @@ internal static unsafe partial class QuantDriver
     /// <summary>Most weight rows in a panel.</summary>
     public const int PanelRowsMax = 64;
 
-    /// <summary>GEMV for one x row, the GEMM for more.</summary>
+    /// <summary>Fewest x rows for the GEMM: below, each packed panel would serve too few rows to pay for its packing, and
+    /// the GEMV runs the rows against four weight rows at a time while those stay in L1 (bench/RESULTS.md, quant-gemm).</summary>
+    public const int GemmMinRows = 8;
+
+    /// <summary>The GEMV below <see cref="GemmMinRows"/> x rows, the GEMM from there (the same bits either way).</summary>
     internal static void Blocked<TK>(ReadOnlySpan<float> x, int T, QuantizedMatrix w, float[]? bias, float* y, nint ldy, int threads) where TK : struct, IQuantBlockedKernels
     {
-        if (T == 1) Gemv<TK>(x, T, w, bias, y, ldy, threads);
+        if (T < GemmMinRows) Gemv<TK>(x, T, w, bias, y, ldy, threads);
         else Gemm<TK>(x, T, w, bias, y, ldy, threads);
     }
 
@@ -100,9 +105,16 @@ internal static unsafe partial class QuantDriver
         int R = TK.TileRows, TC = TK.TileCols, Tp = (T + TC - 1) / TC * TC, panelOffset = TK.PanelOffset(format);
         var (qs, sc, sums) = Activations(x, T, K, threads);
         long rowBytes = (long)nbp * 32;
-        var act = new sbyte[Tp * rowBytes]; // tiles of TC rows, each row's k-vectors interleaved; rows T..Tp stay zero (outputs dropped)
-        var da = new float[(long)Tp * nbp];
-        var off = new int[(long)Tp * nbp];
+        // pooled, not allocated: per-call large-object allocations cost more than small GEMMs (bench/RESULTS.md)
+        var act = ArrayPool<sbyte>.Shared.Rent(checked((int)(Tp * rowBytes))); // tiles of TC rows, k-vectors interleaved
+        var da = ArrayPool<float>.Shared.Rent(Tp * nbp);
+        var off = ArrayPool<int>.Shared.Rent(Tp * nbp);
+        try
+        {
+        // the last tile is cleared first: its rows past T (interleaved with the real ones) stay zero, outputs dropped
+        Array.Clear(act, (int)((Tp - TC) * rowBytes), (int)(TC * rowBytes));
+        Array.Clear(da, 0, Tp * nbp);
+        Array.Clear(off, 0, Tp * nbp);
         fixed (sbyte* qp = qs, ap = act)
             for (int t = 0; t < T; t++)
             {
@@ -121,12 +133,15 @@ internal static unsafe partial class QuantDriver
         ushort[] wsc = w.Scales;
         Workers.Run(threads, panels, (p0, p1) =>
         {
-            var panel = new byte[P * rowBytes];
-            var psc = new float[(long)P * nbp];
+            // native, not managed: a managed panel is a large-object allocation per chunk (zeroed, and gen-2 collections)
+            byte* pp = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(P * rowBytes), 64);
+            float* pscp = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)((long)P * nbp * sizeof(float)), 64);
             float* o = stackalloc float[R * TC];
-            fixed (byte* wq = wqs, pp = panel)
+            try
+            {
+            fixed (byte* wq = wqs)
             fixed (ushort* ws = wsc)
-            fixed (float* pscp = psc, dp = da)
+            fixed (float* dp = da)
             fixed (sbyte* ap = act)
             fixed (int* op = off)
                 for (int p = p0; p < p1; p++)
@@ -151,6 +166,19 @@ internal static unsafe partial class QuantDriver
                         }
                     }
                 }
+            }
+            finally
+            {
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(pp);
+                System.Runtime.InteropServices.NativeMemory.AlignedFree(pscp);
+            }
         });
+        }
+        finally
+        {
+            ArrayPool<sbyte>.Shared.Return(act);
+            ArrayPool<float>.Shared.Return(da);
+            ArrayPool<int>.Shared.Return(off);
+        }
     }
 }
