@@ -15,11 +15,11 @@ public static class BenchHost
     private static readonly Dictionary<string, (string Doc, Action<BenchArgs> Run)> Registry = new(StringComparer.Ordinal)
     {
         ["memread"] = ("memory read bandwidth: sum of a large float32 array (--gib 2)", MemoryBandwidth.Run),
-        ["model-scale"] = ("7B dimensions without a checkpoint: one ViT and one decoder layer of random bf16 weights through the generated graph, extrapolated to 24 + 32 layers (--runs 3 --prompt 858)", ModelScaleBench.Run),
+        ["model-scale"] = ("7B dimensions without a checkpoint: one ViT and one decoder layer of random bf16 weights through the generated graph, extrapolated to 24 + 32 layers (--runs 3 --prompt 858); --weights q8_0|q4_0[,..] times the decoder layer as stored and quantized, alternated (--rounds 5)", ModelScaleBench.Run),
         ["attention"] = ("attention drivers: InternLM2 prefill (--tokens 512), decode at 1024/16384 cached tokens, CLIP mha at 1601 tokens (--runs 7)", AttentionBench.Run),
         ["rows-ratio"] = ("row-exact product of B rows vs one row, as back-to-back pairs: time ratio wall/CPU (--shapes IN:OUT,... --rows 8 --pairs 15 --dtype bf16 --threads 0)", RowsRatioBench.Run),
         ["gemm"] = ("CpuOps.Linear GFLOP/s and weight GB/s on 7B layer shapes (--shapes T:IN:OUT,... --dtypes bf16,f32 --threads 0 --runs 7)", GemmBench.Run),
-        ["quant-gemv"] = ("y = x W^T on the 7B decode shapes: bf16 vs q8_0 and q4_0 (integer dots) vs q8_0 with f32 activations, rounds alternated (--shapes IN:OUT,... --rows 1 --rounds 9 --threads 0)", QuantBench.Run),
+        ["quant-gemv"] = ("y = x W^T on the 7B decode shapes: bf16 vs q8_0 and q4_0 (integer dots) vs q8_0 with f32 activations, rounds alternated, wall and CPU seconds; --rows 858 times the prefill GEMM (--shapes IN:OUT,... --rows 1 --rounds 9 --threads 0)", QuantBench.Run),
         ["gemv-bw"] = ("one-row bf16 products on the 7B decode shapes as a fraction of the read bandwidth measured alternately (--pairs 15 --gib 1)", GemmBench.Bandwidth),
         ["layer-prefill"] = ("InternLM2-7B-shaped decoder layer with Partial LoRA, bf16 weights, prefill (--tokens 512 --mask all|none|both --runs 5)", LayerBench.Prefill),
         ["batch-decode"] = ("batched decode (Ixc25Model.ForwardStep) at 7B dimensions, synthetic bf16 weights: tokens/s for batch 1..16, aggregate and per request, extrapolated to 32 layers (--batches 1,2,4,8,16 --layers 4 --context 512 --runs 5)", BatchDecodeBench.Run),

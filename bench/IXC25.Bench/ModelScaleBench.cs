@@ -19,12 +19,18 @@ namespace IXC25.Bench;
 /// generated graph. Times one ViT layer on a single-image batch (global view + 1 crop, 2 x 1601
 /// tokens), one decoder layer over an 858-position single-image prompt (841 image positions, Partial
 /// LoRA on them), one decode step at that context, and the output head; extrapolates to 24 ViT and 32
-/// decoder layers. Prints one JSON object per measurement and a summary.
+/// decoder layers. Prints one JSON object per measurement and a summary. With --weights q8_0|q4_0 the decoder layer
+/// is timed as stored and quantized, alternately (<see cref="ModelScaleQuantBench"/>).
 /// </summary>
 internal static class ModelScaleBench
 {
     public static void Run(BenchArgs a)
     {
+        if (a.Get("weights", "") != "")
+        {
+            ModelScaleQuantBench.Run(a);
+            return;
+        }
         int runs = a.GetInt("runs", 3);
         int prompt = a.GetInt("prompt", 858);
         var sw = Stopwatch.StartNew();
@@ -86,7 +92,7 @@ internal static class ModelScaleBench
     }
 
     /// <summary>The 7B config with <paramref name="layers"/> decoder layers and one ViT layer, random bf16 weights.</summary>
-    internal static Ixc25Model Build(int threads, int layers = 1)
+    internal static Ixc25Model Build(int threads, int layers = 1, string? weights = null)
     {
         using var doc = ConfigReader.ParseFile(RepoLayout.Path("golden", "model", "config-7b", "config.json"));
         var json = System.Text.Json.Nodes.JsonNode.Parse(doc.RootElement.GetRawText())!.AsObject();
@@ -113,7 +119,7 @@ internal static class ModelScaleBench
             tensors.Add(NamedTensor.BF16(p.Key, shape, data));
         }
         var tokenizer = InternLM2Tokenizer.Load(InternLM2Tokenizer.BundledModelPath);
-        return Ixc25Model.Create(config, new DictionaryWeightSource(tensors, "synthetic 7B-dimension weights"), tokenizer, new ModelOptions(Threads: threads));
+        return Ixc25Model.Create(config, new DictionaryWeightSource(tensors, "synthetic 7B-dimension weights"), tokenizer, new ModelOptions(Threads: threads, Weights: weights));
     }
 
     private static void Fill(Span<float> s, int seed)

@@ -13,7 +13,9 @@ namespace IXC25.Bench;
 /// random N(0, 0.02) weights as bf16 (CpuOps.Linear, the exact path), q8_0 and q4_0 (CpuOps.QuantLinear: q8
 /// activations, integer dots), and q8_0 with float32 activations (this file's kernel: int8 widened to float, one
 /// fused chain per block, times the block scale: the alternative the issue asks to measure). Rounds alternate the
-/// four; prints per shape and variant the median, min and max seconds over --rounds and the weight GB/s.
+/// four (three for --rows above 1: the f32-activation kernel is one-row only); prints per shape and variant the median,
+/// min and max wall seconds and process CPU seconds over --rounds, and the weight GB/s. With --rows 858 (a prompt) the
+/// bf16 variant is our f32 prefill GEMM (bf16 weights widened, f32 arithmetic) and the quantized ones the integer GEMM.
 /// </summary>
 internal static unsafe class QuantBench
 {
@@ -46,14 +48,21 @@ internal static unsafe class QuantBench
                 ("q4_0", q4.Bytes, () => ops.QuantLinear(x, T, q4, null, y)),
                 ("q8_0-f32act", q8.Bytes, () => F32Activations(x, T, q8, q8Scales, y, ops.Threads)),
             };
+            if (T > 1) variants = variants[..3]; // the f32-activation kernel is a one-row alternative: prompts take hours
+            var proc = System.Diagnostics.Process.GetCurrentProcess();
+            var cpu = variants.Select(_ => new List<double>()).ToArray();
             var times = variants.Select(_ => new List<double>()).ToArray();
             foreach (var v in variants) { v.Run(); v.Run(); }
             for (int r = 0; r < rounds; r++)
                 for (int i = 0; i < variants.Length; i++)
                 {
+                    proc.Refresh();
+                    var c0 = proc.TotalProcessorTime;
                     long t0 = Stopwatch.GetTimestamp();
                     variants[i].Run();
                     times[i].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds);
+                    proc.Refresh();
+                    cpu[i].Add((proc.TotalProcessorTime - c0).TotalSeconds);
                 }
             double bfMed = Med(times[0]);
             for (int i = 0; i < variants.Length; i++)
@@ -65,6 +74,10 @@ internal static unsafe class QuantBench
                     ["max_s"] = times[i].Max(),
                     ["weight_gb_per_s"] = variants[i].Bytes / Med(times[i]) / 1e9,
                     ["speedup_vs_bf16"] = bfMed / Med(times[i]),
+                    ["cpu_median_s"] = Med(cpu[i]),
+                    ["cpu_min_s"] = cpu[i].Min(),
+                    ["cpu_max_s"] = cpu[i].Max(),
+                    ["cpu_speedup_vs_bf16"] = Med(cpu[0]) / Med(cpu[i]),
                     ["tier"] = i == 0 ? "gemm " + IXC25.Backends.Cpu.Simd.KernelTiers.Best : i == 3 ? "Avx2+Fma" : CpuOps.QuantTier,
                     ["threads"] = ops.Threads,
                     ["rounds"] = rounds,

@@ -21,7 +21,7 @@ namespace IXC25.Generators.Emit;
 /// f16 scales are widened exactly by bits: ((h &amp; 0x7FFF) &lt;&lt; 13) as float times 2^112, sign or-ed back (finite scales only:
 /// the loaders refuse others).
 /// </summary>
-internal static class QuantEmitter
+internal static partial class QuantEmitter
 {
     public const string Namespace = "IXC25.Backends.Cpu.Quant";
 
@@ -75,7 +75,8 @@ internal static class QuantEmitter
     private static void EmitTier(CodeWriter w, Tier t, QuantSpec q)
     {
         w.Doc(t.Doc);
-        w.Open($"internal unsafe struct {t.Name} : IQuantKernels");
+        var blocking = BlockingOf(t);
+        w.Open($"internal unsafe struct {t.Name} : {(blocking is null ? "IQuantKernels" : "IQuantBlockedKernels")}");
         w.Line($"public static bool IsSupported => {t.Supported};");
         w.Line($"public static string Name => {CodeWriter.Str(t.Display)};");
         w.Line();
@@ -90,6 +91,7 @@ internal static class QuantEmitter
         w.Line();
         foreach (var f in q.Formats) EmitSums(w, t, f);
         EmitCombine(w, t);
+        if (blocking is not null) EmitBlocked(w, t, blocking, q);
         w.Close();
         w.Line();
     }

@@ -17,3 +17,36 @@ internal unsafe interface IQuantKernels
     /// <summary>The float part of the dot: the 16-lane sum of float(s[b] - off[b]) * (f16(dw[b]) * da[b]) (off may be null).</summary>
     static abstract float Combine(int* s, int* off, ushort* dw, float* da, int nb);
 }
+
+/// <summary>
+/// The register-blocked kernels of the 256-bit tiers (<c>VnniKernels</c>, <c>Avx2Kernels</c>; QuantEmitter.Blocked.cs):
+/// the GEMM over packed panels for T &gt; 1 and the four-row GEMV for decode. Every output is the spec's dot, bit for bit
+/// (docs/QUANT.md); the driver (<see cref="QuantDriver"/>) owns the buffers, the split over threads and the bias.
+/// </summary>
+internal unsafe interface IQuantBlockedKernels : IQuantKernels
+{
+    /// <summary>Weight rows of a GEMM tile (and of a packed panel).</summary>
+    static abstract int TileRows { get; }
+
+    /// <summary>x rows of a GEMM tile.</summary>
+    static abstract int TileCols { get; }
+
+    /// <summary>What a panel adds to the stored value (so panel bytes are unsigned); the tile starts each block at - offset * sum(qa).</summary>
+    static abstract int PanelOffset(int format);
+
+    /// <summary>Packs weight rows [0, rows) (rows &lt;= TileRows) of nb blocks into a panel of (nb rounded up to 8) * 32 * TileRows bytes and its float32 scales.</summary>
+    static abstract void PackPanel(int format, byte* w, nint wStride, ushort* ws, nint sStride, int rows, int nb, byte* panel, float* pscales);
+
+    /// <summary>Packs one row of q8 activations (nb blocks) for the GEMM (vector k of group g at dst + (8 g + k) * kStride; a tile
+    /// of TileCols rows is row t at dst + 32 t with kStride 32 * TileCols), zero past nb up to a multiple of 8 blocks.</summary>
+    static abstract void PackActivations(sbyte* a, int nb, sbyte* dst, nint kStride);
+
+    /// <summary>outv[t * TileRows + r] for a panel and a packed tile of TileCols x rows (da, off at stride sStride blocks; off = PanelOffset * sum(qa)).</summary>
+    static abstract void GemmTile(int format, byte* panel, float* pscales, sbyte* act, float* da, int* off, nint sStride, int nbp, float* outv);
+
+    /// <summary>Lays out one row of q8 activations for <see cref="GemvRows"/> (zero past nb up to a multiple of 8 blocks).</summary>
+    static abstract void PackGemvActivations(int format, sbyte* a, int nb, sbyte* dst);
+
+    /// <summary>outv[r] for weight rows [0, rows) (rows &lt;= 4) in the stored layout against one x row (off = format offset * sum(qa)).</summary>
+    static abstract void GemvRows(int format, byte* w, nint wStride, ushort* ws, nint sStride, int rows, sbyte* a, float* da, int* off, int nb, float* outv);
+}

@@ -4,12 +4,14 @@ namespace IXC25.Backends.Cpu.Quant;
 
 /// <summary>
 /// y = x W^T (+ b) for a block-quantized W (spec/quant.json): each row of x is quantized once to q8 activations
-/// (<see cref="Quantizer.QuantizeActivations"/>); every output is the spec's dot, computed by one fixed sequence
-/// (integer block sums, then the float part) on the best tier. Threads split weight rows only; each worker walks
-/// its rows in chunks of <see cref="ChunkRows"/> against every x row, so a chunk of W stays in cache over the T rows
-/// (the prefill case). Results are bit-identical for every thread count and tier.
+/// (<see cref="Quantizer.QuantizeActivations"/>); every output is the spec's dot (integer block sums, then the float part
+/// in the spec's order), computed on the best tier. On the 256-bit tiers (AvxVnni, Avx2) one x row runs the four-row
+/// GEMV (<see cref="Gemv{TK}"/>, decode) and several run the register-blocked GEMM over packed weight panels
+/// (<see cref="Gemm{TK}"/>, prefill and batched decode); Ssse3 and Scalar run one dot per output (<see cref="Linear{TK}"/>).
+/// Threads split weight rows only. Results are bit-identical for every tier, thread count, path and number of x rows
+/// processed together (docs/QUANT.md).
 /// </summary>
-internal static unsafe class QuantDriver
+internal static unsafe partial class QuantDriver
 {
     /// <summary>Weight rows per chunk (8 rows of 4096 int8 values: 32 KB).</summary>
     public const int ChunkRows = 8;
@@ -21,12 +23,13 @@ internal static unsafe class QuantDriver
     /// <summary>x [T, K] (row stride K), W [N, K] quantized, bias [N] or null, y [T, N] (row stride ldy).</summary>
     public static void Linear(ReadOnlySpan<float> x, int T, QuantizedMatrix w, float[]? bias, float* y, nint ldy, int threads)
     {
-        if (VnniKernels.IsSupported) Linear<VnniKernels>(x, T, w, bias, y, ldy, threads);
-        else if (Avx2Kernels.IsSupported) Linear<Avx2Kernels>(x, T, w, bias, y, ldy, threads);
+        if (VnniKernels.IsSupported) Blocked<VnniKernels>(x, T, w, bias, y, ldy, threads);
+        else if (Avx2Kernels.IsSupported) Blocked<Avx2Kernels>(x, T, w, bias, y, ldy, threads);
         else if (Ssse3Kernels.IsSupported) Linear<Ssse3Kernels>(x, T, w, bias, y, ldy, threads);
         else Linear<ScalarQuantKernels>(x, T, w, bias, y, ldy, threads);
     }
 
+    /// <summary>One dot per output (BlockSums, then Combine): the path of the tiers without blocked kernels.</summary>
     internal static void Linear<TK>(ReadOnlySpan<float> x, int T, QuantizedMatrix w, float[]? bias, float* y, nint ldy, int threads) where TK : struct, IQuantKernels
     {
         int K = w.Cols, N = w.Rows, nb = w.Blocks;
