@@ -69,8 +69,8 @@ internal static unsafe partial class QuantDriver
             }
         int qsRow = nb * w.Format.QsBytesPerBlock;
         nint yP = (nint)y;
-        byte[] wqs = w.Qs;
-        ushort[] wsc = w.Scales;
+        var wqs = w.Qs; // an array or a mapped quantized checkpoint, pinned by fixed below
+        var wsc = w.Scales;
         Workers.Run(threads, (N + ChunkRows - 1) / ChunkRows, (c0, c1) =>
         {
             float* o = stackalloc float[4];
@@ -129,8 +129,8 @@ internal static unsafe partial class QuantDriver
         int panels = (N + P - 1) / P;
         int qsRow = nb * w.Format.QsBytesPerBlock;
         nint yP = (nint)y;
-        byte[] wqs = w.Qs;
-        ushort[] wsc = w.Scales;
+        var wqs = w.Qs; // an array or a mapped quantized checkpoint, pinned by fixed below
+        var wsc = w.Scales;
         Workers.Run(threads, panels, (p0, p1) =>
         {
             // native, not managed: a managed panel is a large-object allocation per chunk (zeroed, and gen-2 collections)
