@@ -10,7 +10,7 @@ namespace IXC25.Backends.Tests;
 /// bit-identical to the same row computed alone by <see cref="GemmDriver.Linear(float*, nint, int, WeightView, float*, float*, nint, int)"/>
 /// (m = 1, the decode path), for every weight dtype, ragged K (dot-block tails) and N (weight-row tails), with and without
 /// bias, and for every thread count. Category Isa: ./test.sh re-runs it with AVX-512, AVX2 and all intrinsics switched off,
-/// so each tier's generated DotRows kernels are checked against that tier's one-row kernel.
+/// so each tier's generated row-exact kernels (DotRowsAcc, DotRowsEnd) are checked against that tier's one-row kernel.
 /// </summary>
 [Trait("Category", "Isa")]
 public unsafe class LinearRowsTests

@@ -31,7 +31,7 @@ internal static class GemmEmitter
     /// <param name="MR">rows of the microkernel (x rows).</param>
     /// <param name="NV">vectors per microkernel row (NR = NV * W).</param>
     /// <param name="Fma">condition under which the fused multiply-add is a single instruction.</param>
-    /// <param name="RowsTr">x rows of the widest row-exact dot kernel (<c>DotRows</c>).</param>
+    /// <param name="RowsTr">x rows of the widest row-exact dot kernel (<c>DotRowsAcc</c>, <c>DotRowsEnd</c>).</param>
     /// <param name="RowsRw">weight rows of the widest row-exact dot kernel.</param>
     private sealed record Tier(string Name, string? Vec, int W, int MR, int NV, string Accelerated, string Fma, string Doc, int RowsTr, int RowsRw)
     {
@@ -59,7 +59,7 @@ internal static class GemmEmitter
     private static readonly (int Tr, int Rw)[] DotShapes = { (1, 1), (1, 4), (2, 1), (2, 4), (3, 1), (3, 4), (4, 1), (4, 4) };
 
     /// <summary>
-    /// (tr, rw) variants of the row-exact dot kernels (<c>DotRows</c>, batched decode: rows of different sequences):
+    /// (tr, rw) variants of the row-exact dot kernels (<c>DotRowsAcc</c> / <c>DotRowsEnd</c>, batched decode: rows of different sequences):
     /// every tr in 1..RowsTr with rw 1 and RowsRw. Each output is computed exactly as the tr == 1 <c>Dot</c> kernel
     /// computes it (same two accumulators, same order), so a row's result does not depend on the other rows.
     /// </summary>

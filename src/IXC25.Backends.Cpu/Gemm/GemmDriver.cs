@@ -121,7 +121,7 @@ internal static unsafe class GemmDriver
     /// Row-exact product (batched decode, rows of different sequences): c[m, N] = a[m, K] W^T (+ bias) for any m, with
     /// every row bit-identical to <see cref="Linear(float*, nint, int, WeightView, float*, float*, nint, int)"/> on that
     /// row alone (m = 1: the one-row dot kernel), whatever the other rows and the thread count. W is streamed once for
-    /// all rows: each group of weight rows meets every x row (<see cref="IGemmKernels.DotRows"/>, RowsTR x rows at a time)
+    /// all rows: each group of weight rows meets every x row (<see cref="IGemmKernels.DotRowsAcc"/>, RowsTR x rows at a time, K in blocks)
     /// while it is in cache.
     /// </summary>
     public static void LinearRows(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads)

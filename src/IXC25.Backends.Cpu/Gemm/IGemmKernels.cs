@@ -37,10 +37,10 @@ internal unsafe interface IGemmKernels
     /// </summary>
     static abstract void Dot(DType dtype, int tr, int rw, float* x, nint ldx, void* wt, nint ldw, int k, float* y, nint ldy, float* bias);
 
-    /// <summary>x rows of the widest row-exact dot kernel (<see cref="DotRows"/>).</summary>
+    /// <summary>x rows of the widest row-exact dot kernel (<see cref="DotRowsAcc"/>).</summary>
     static abstract int RowsTR { get; }
 
-    /// <summary>Weight rows of the widest row-exact dot kernel (<see cref="DotRows"/> takes rw 1 or this).</summary>
+    /// <summary>Weight rows of the widest row-exact dot kernel (<see cref="DotRowsAcc"/> takes rw 1 or this).</summary>
     static abstract int RowsRW { get; }
 
     /// <summary>
