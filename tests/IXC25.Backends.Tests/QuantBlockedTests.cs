@@ -20,32 +20,9 @@ public unsafe class QuantBlockedTests
 
     private delegate void Path(ReadOnlySpan<float> x, int T, QuantizedMatrix w, float[]? bias, float* y, nint ldy, int threads);
 
-    private static float[] Random(int n, int seed, float scale)
-    {
-        var rng = new Random(seed);
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
-        return v;
-    }
+    private static float[] Random(int n, int seed, float scale) => QuantReference.Random(n, seed, scale);
 
-    private static float[] Reference(QuantizedMatrix m, float[] x, int T, float[]? bias)
-    {
-        int K = m.Cols, nb = m.Blocks;
-        var y = new float[T * m.Rows];
-        for (int t = 0; t < T; t++)
-        {
-            var qs = new sbyte[K];
-            var sc = new float[nb];
-            Quantizer.QuantizeActivations(x.AsSpan(t * K, K), qs, sc, new int[nb]);
-            for (int r = 0; r < m.Rows; r++)
-            {
-                float v = Quantizer.Dot(m, r, qs, sc);
-                if (bias != null) v += bias[r];
-                y[t * m.Rows + r] = v;
-            }
-        }
-        return y;
-    }
+    private static float[] Reference(QuantizedMatrix m, float[] x, int T, float[]? bias) => QuantReference.Linear(m, x, T, bias);
 
     private static string? Diff(float[] expected, float[] actual)
     {

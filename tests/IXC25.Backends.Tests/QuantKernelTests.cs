@@ -15,32 +15,9 @@ public unsafe class QuantKernelTests
 {
     private static readonly int[] BlockCounts = [1, 2, 3, 7, 8, 9, 15, 16, 17, 33, 37, 128];
 
-    private static float[] Random(int n, int seed, float scale)
-    {
-        var rng = new Random(seed);
-        var v = new float[n];
-        for (int i = 0; i < n; i++) v[i] = (float)((rng.NextDouble() * 2 - 1) * scale);
-        return v;
-    }
+    private static float[] Random(int n, int seed, float scale) => QuantReference.Random(n, seed, scale);
 
-    private static float[] Reference(QuantizedMatrix m, float[] x, int T, float[]? bias)
-    {
-        int K = m.Cols, nb = m.Blocks;
-        var y = new float[T * m.Rows];
-        for (int t = 0; t < T; t++)
-        {
-            var qs = new sbyte[K];
-            var sc = new float[nb];
-            Quantizer.QuantizeActivations(x.AsSpan(t * K, K), qs, sc, new int[nb]);
-            for (int r = 0; r < m.Rows; r++)
-            {
-                float v = Quantizer.Dot(m, r, qs, sc);
-                if (bias != null) v += bias[r];
-                y[t * m.Rows + r] = v;
-            }
-        }
-        return y;
-    }
+    private static float[] Reference(QuantizedMatrix m, float[] x, int T, float[]? bias) => QuantReference.Linear(m, x, T, bias);
 
     private static void Same(float[] expected, float[] actual, string what)
     {
