@@ -52,6 +52,13 @@ public static class BenchHost
         MeasureRange(name, body, runs, warmup, perSecond).Median;
 
     /// <summary>As <see cref="Measure"/>, returning the median, fastest and slowest run in seconds.</summary>
+    /// <summary>The median of a sample (the upper middle value for an even count), as every bench here reports it.</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var l = values.Order().ToList();
+        return l[l.Count / 2];
+    }
+
     public static (double Median, double Min, double Max) MeasureRange(string name, Action body, int runs = 7, int warmup = 2, IDictionary<string, double>? perSecond = null)
     {
         for (int i = 0; i < warmup; i++) body();

@@ -85,16 +85,15 @@ internal static unsafe class DecodeStreamBench
                 }
             }
             GemmDriver.PrefetchGroups = 0;
-            static double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
             foreach (var v in variants)
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["bench"] = $"decode-stream-{v.s}-prefetch{v.p}",
-                    ["gb_per_s"] = Math.Round(Med(gbs[v]), 2),
+                    ["gb_per_s"] = Math.Round(BenchHost.Median(gbs[v]), 2),
                     ["gb_per_s_min"] = Math.Round(gbs[v].Min(), 2),
                     ["gb_per_s_max"] = Math.Round(gbs[v].Max(), 2),
-                    ["ratio_to_probe"] = Math.Round(Med(ratio[v]), 3),
-                    ["cpu_s_per_gb"] = Math.Round(Med(cpu[v]), 4),
+                    ["ratio_to_probe"] = Math.Round(BenchHost.Median(ratio[v]), 3),
+                    ["cpu_s_per_gb"] = Math.Round(BenchHost.Median(cpu[v]), 4),
                     ["bytes"] = bytes,
                     ["rounds"] = rounds,
                     ["threads"] = ops.Threads,

@@ -52,13 +52,12 @@ internal static unsafe class GemmBench
                     gemv.Add(g);
                     read.Add(r);
                 }
-                double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["bench"] = $"gemv-bw-bf16-1x{IN}x{OUT}",
-                    ["gemv_bytes_per_s"] = Med(gemv),
-                    ["read_bytes_per_s"] = Med(read),
-                    ["ratio"] = Med(ratios),
+                    ["gemv_bytes_per_s"] = BenchHost.Median(gemv),
+                    ["read_bytes_per_s"] = BenchHost.Median(read),
+                    ["ratio"] = BenchHost.Median(ratios),
                     ["pairs"] = pairs,
                     ["threads"] = nt,
                 }));

@@ -81,10 +81,10 @@ internal static class ModelScaleQuantBench
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["bench"] = $"model-scale {name} {names[i]}",
-                    ["median_s"] = Med(wall[i]), ["min_s"] = wall[i].Min(), ["max_s"] = wall[i].Max(),
-                    ["cpu_median_s"] = Med(cpu[i]), ["cpu_min_s"] = cpu[i].Min(), ["cpu_max_s"] = cpu[i].Max(),
-                    ["speedup_vs_bf16_wall"] = Med(wall[0]) / Med(wall[i]),
-                    ["speedup_vs_bf16_cpu"] = Med(cpu[0]) / Med(cpu[i]),
+                    ["median_s"] = BenchHost.Median(wall[i]), ["min_s"] = wall[i].Min(), ["max_s"] = wall[i].Max(),
+                    ["cpu_median_s"] = BenchHost.Median(cpu[i]), ["cpu_min_s"] = cpu[i].Min(), ["cpu_max_s"] = cpu[i].Max(),
+                    ["speedup_vs_bf16_wall"] = BenchHost.Median(wall[0]) / BenchHost.Median(wall[i]),
+                    ["speedup_vs_bf16_cpu"] = BenchHost.Median(cpu[0]) / BenchHost.Median(cpu[i]),
                     ["quant_tier"] = CpuOps.QuantTier,
                     ["rounds"] = rounds,
                 }));
@@ -93,7 +93,6 @@ internal static class ModelScaleQuantBench
         foreach (var md in models) md.Dispose();
     }
 
-    private static double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
 
     private static void Fill(Span<float> s, int seed)
     {

@@ -64,20 +64,20 @@ internal static unsafe class QuantBench
                     proc.Refresh();
                     cpu[i].Add((proc.TotalProcessorTime - c0).TotalSeconds);
                 }
-            double bfMed = Med(times[0]);
+            double bfMed = BenchHost.Median(times[0]);
             for (int i = 0; i < variants.Length; i++)
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["bench"] = $"quant-gemv-{variants[i].Name}-{T}x{IN}x{OUT}",
-                    ["median_s"] = Med(times[i]),
+                    ["median_s"] = BenchHost.Median(times[i]),
                     ["min_s"] = times[i].Min(),
                     ["max_s"] = times[i].Max(),
-                    ["weight_gb_per_s"] = variants[i].Bytes / Med(times[i]) / 1e9,
-                    ["speedup_vs_bf16"] = bfMed / Med(times[i]),
-                    ["cpu_median_s"] = Med(cpu[i]),
+                    ["weight_gb_per_s"] = variants[i].Bytes / BenchHost.Median(times[i]) / 1e9,
+                    ["speedup_vs_bf16"] = bfMed / BenchHost.Median(times[i]),
+                    ["cpu_median_s"] = BenchHost.Median(cpu[i]),
                     ["cpu_min_s"] = cpu[i].Min(),
                     ["cpu_max_s"] = cpu[i].Max(),
-                    ["cpu_speedup_vs_bf16"] = Med(cpu[0]) / Med(cpu[i]),
+                    ["cpu_speedup_vs_bf16"] = BenchHost.Median(cpu[0]) / BenchHost.Median(cpu[i]),
                     ["tier"] = i == 0 ? "gemm " + IXC25.Backends.Cpu.Simd.KernelTiers.Best : i == 3 ? "Avx2+Fma" : CpuOps.QuantTier,
                     ["threads"] = ops.Threads,
                     ["rounds"] = rounds,
@@ -85,7 +85,6 @@ internal static unsafe class QuantBench
         }
     }
 
-    private static double Med(List<double> l) => l.Order().ElementAt(l.Count / 2);
 
     /// <summary>The float32-activation alternative for q8_0: per block, 32 int8 widened to float and multiplied with x
     /// in one fused chain (AVX2 + FMA), times the block scale (widened to float32 beforehand), accumulated; threads over rows.</summary>

@@ -47,16 +47,15 @@ internal static unsafe class RowsRatioBench
                 for (int i = 0; i < pairs; i++) { one.Add(Time(1)); many.Add(Time(rows)); }
                 var wall = one.Zip(many, (o, m) => m.Wall / o.Wall).Order().ToList();
                 var cpu = one.Zip(many, (o, m) => m.Cpu / Math.Max(o.Cpu, 1e-6)).Order().ToList();
-                double Med(IEnumerable<double> v) { var l = v.Order().ToList(); return l[l.Count / 2]; }
                 double flop = 2.0 * rows * IN * OUT;
                 Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
                 {
                     ["bench"] = $"rows-ratio {dtype} {IN}->{OUT} B={rows}",
-                    ["one_row_ms"] = Med(one.Select(o => o.Wall)) * 1e3,
-                    ["rows_ms"] = Med(many.Select(o => o.Wall)) * 1e3,
+                    ["one_row_ms"] = BenchHost.Median(one.Select(o => o.Wall)) * 1e3,
+                    ["rows_ms"] = BenchHost.Median(many.Select(o => o.Wall)) * 1e3,
                     ["ratio_wall"] = wall[wall.Count / 2], ["ratio_wall_min"] = wall[0], ["ratio_wall_max"] = wall[^1],
                     ["ratio_cpu"] = cpu[cpu.Count / 2], ["ratio_cpu_min"] = cpu[0], ["ratio_cpu_max"] = cpu[^1],
-                    ["rows_gflop_per_s"] = flop / Med(many.Select(o => o.Wall)) / 1e9,
+                    ["rows_gflop_per_s"] = flop / BenchHost.Median(many.Select(o => o.Wall)) / 1e9,
                     ["speedup_tokens"] = rows / wall[wall.Count / 2],
                     ["load_average"] = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?",
                 }));

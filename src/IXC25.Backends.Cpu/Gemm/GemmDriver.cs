@@ -135,8 +135,7 @@ internal static unsafe class GemmDriver
     internal static void LinearRows<TK>(float* a, nint lda, int m, WeightView w, float* bias, float* c, nint ldc, int threads) where TK : struct, IGemmKernels
     {
         if (m <= 0) return;
-        int k = w.Cols, n = w.Rows;
-        if (k == 0)
+        if (w.Cols == 0)
         {
             Linear<TK>(a, lda, m, [new GemmTarget(w, bias, c, ldc, accumulate: false)], threads);
             return;
@@ -339,7 +338,7 @@ internal static unsafe class GemmDriver
             if (dist > 0 && Sse.IsSupported && rw == 4)
             {
                 // the weight rows dist ahead (in this range), one burst per pass: they are in flight while this pass reads
-                // its own (without it the whole-model decode streamed its memory-mapped weights 2-3x slower, RESULTS.md)
+                // its own (it helped under load; on a quiet machine distances 0, 1 and 2 measured the same: RESULTS.md)
                 int p0 = j + dist, p1 = Math.Min(r1, p0 + 4);
                 for (int r = p0; r < p1; r++)
                 {
@@ -381,7 +380,7 @@ internal static unsafe class GemmDriver
     /// <summary>
     /// Software prefetch distance of the few-rows dot path (decode), in passes of 4 weight rows: before each pass, the
     /// rows this many passes ahead in the worker's range are prefetched (every cache line, in one burst). 2 measured best
-    /// on the whole 7B decode (bench/RESULTS.md, "whole model against llama.cpp"); 0 turns it off. Internal and settable
+    /// on the whole 7B decode under load; on a quiet machine 0, 1 and 2 were not separable (bench/RESULTS.md); 0 turns it off. Internal and settable
     /// for the benchmarks and tests; results do not depend on it (a prefetch only hints the cache).
     /// </summary>
     internal static int PrefetchGroups = 2;
