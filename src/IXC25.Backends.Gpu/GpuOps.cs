@@ -22,14 +22,15 @@ public enum GpuDevice
 }
 
 /// <summary>
-/// The ILGPU kernels (mirroring CpuOps): the ops lowered to "ilgpu" in spec/ops.json (<see cref="GpuLowering"/>),
-/// with the same span-level signatures as CpuOps, and <see cref="IGpuKernels"/> (generated), which the generated
-/// GpuGraphOps calls. Each call uploads its inputs, runs the generated kernel
-/// (IXC25.Backends.Gpu.Kernels, compiled once per backend and cached) and copies the result back.
-/// Row kernels use one group per row with a fixed-order tree reduction: bit-identical across runs on a
-/// given device. Not thread-safe: one backend per thread.
+/// The ILGPU kernels of every graph op over device-resident tensors (<see cref="GpuAct"/>), implementing the
+/// generated <see cref="IGpuKernels"/> that the generated <see cref="GpuGraphOps"/> calls: the ops lowered to
+/// "ilgpu" run the kernels generated from spec/ops.json (IXC25.Backends.Gpu.Kernels.&lt;Op&gt;GpuKernel), the ops
+/// lowered to "driver" the hand-written kernels of Kernels/ (GpuOps.Linear, GpuOps.Attention, GpuOps.Vision).
+/// Weights are uploaded once in their stored precision (<see cref="DeviceWeights"/>); activations and KV caches
+/// stay on the device. Every kernel sums in a fixed order with no atomics: bit-identical from run to run on a
+/// device. Kernels compile once per backend. Not thread-safe: one backend per thread.
 /// </summary>
-public sealed class GpuOps : IGpuKernels, IDisposable
+public sealed partial class GpuOps : IGpuKernels, IDisposable
 {
     /// <summary>Largest group used by the row kernels.</summary>
     public const int MaxGroupSize = 128;
@@ -53,9 +54,19 @@ public sealed class GpuOps : IGpuKernels, IDisposable
             _context.Dispose();
             throw;
         }
-        int group = 1;
-        while (group * 2 <= Math.Min(MaxGroupSize, _accelerator.MaxNumThreadsPerGroup)) group *= 2;
-        GroupSize = group;
+        GroupSize = PowerOfTwoAtMost(Math.Min(MaxGroupSize, _accelerator.MaxNumThreadsPerGroup));
+        int ts = 1;
+        while ((ts * 2) * (ts * 2) <= _accelerator.MaxNumThreadsPerGroup && ts * 2 <= 16) ts *= 2;
+        TileSide = ts;
+        Weights = new DeviceWeights(_accelerator);
+        _flag = _accelerator.Allocate1D<int>(1);
+    }
+
+    private static int PowerOfTwoAtMost(int n)
+    {
+        int g = 1;
+        while (g * 2 <= n) g *= 2;
+        return g;
     }
 
     /// <summary>
@@ -82,138 +93,116 @@ public sealed class GpuOps : IGpuKernels, IDisposable
         }
     });
 
-    /// <summary>True when the spec lowers <paramref name="op"/> to a generated ILGPU kernel.</summary>
-    public static bool Supports(string op) => GpuLowering.KindOf(op) == GpuLowering.Ilgpu;
+    /// <summary>True when the spec gives <paramref name="op"/> to this backend (a generated kernel or a driver).</summary>
+    public static bool Supports(string op) => GpuLowering.KindOf(op) is GpuLowering.Ilgpu or GpuLowering.Driver;
 
     /// <summary>The accelerator's name and type, e.g. "CPUAccelerator (CPU)".</summary>
     public string DeviceName => $"{_accelerator.Name} ({_accelerator.AcceleratorType})";
 
     public bool IsCuda => _accelerator.AcceleratorType == AcceleratorType.Cuda;
 
+    /// <summary>Bytes of memory the device has.</summary>
+    public long DeviceMemory => _accelerator.MemorySize;
+
+    internal Accelerator Accelerator => _accelerator;
+
+    /// <summary>The weights held on the device.</summary>
+    public DeviceWeights Weights { get; }
+
     /// <summary>Threads per group of the row kernels (a power of two; it fixes the reduction tree).</summary>
     public int GroupSize { get; }
 
+    /// <summary>Threads per side of the tiled product's square group.</summary>
+    public int TileSide { get; }
+
+    private readonly MemoryBuffer1D<int, Stride1D.Dense> _flag;
+
+    // ------------------------------------------------------------------ tensors
+
+    /// <summary>A new device tensor (contents unspecified).</summary>
+    public GpuAct Alloc(DType dtype, params long[] shape) => new(this, dtype, shape);
+
+    /// <summary>Copies count elements between two device tensors of one dtype.</summary>
+    public void Copy(GpuAct source, long sourceStart, GpuAct destination, long destinationStart, long count)
+    {
+        if (source.DType != destination.DType) throw new IxcException($"copy between {source} and {destination}: different dtypes");
+        if (count < 0 || sourceStart < 0 || destinationStart < 0 || sourceStart + count > source.Numel || destinationStart + count > destination.Numel)
+            throw new IxcException($"copy of {count} elements from {source} at {sourceStart} to {destination} at {destinationStart} is out of range");
+        if (count == 0) return;
+        var stream = _accelerator.DefaultStream;
+        switch (source.DType)
+        {
+            case DType.F32: source.F.SubView(sourceStart, count).CopyTo(stream, destination.F.SubView(destinationStart, count)); break;
+            case DType.U8: source.U8.SubView(sourceStart, count).CopyTo(stream, destination.U8.SubView(destinationStart, count)); break;
+            default: source.I64.SubView(sourceStart, count).CopyTo(stream, destination.I64.SubView(destinationStart, count)); break;
+        }
+    }
+
+    /// <summary>An empty KV cache on the device.</summary>
+    public GpuKvLayer NewKvLayer(int kvHeads, int headDim, DType storage, int maxTokens) => new(_accelerator, kvHeads, headDim, storage, maxTokens);
+
+    /// <summary>Waits for every launched kernel.</summary>
+    public void Synchronize() => _accelerator.Synchronize();
+
     public void Dispose()
     {
+        Weights.Dispose();
+        _flag.Dispose();
         _accelerator.Dispose();
         _context.Dispose();
     }
 
-    // ------------------------------------------------------------------ IGpuKernels (the generated GpuGraphOps' entry points)
+    // ------------------------------------------------------------------ the ops with generated kernels ("ilgpu")
 
-    private static float[] F(NamedTensor t) => t.ToFloat32();
-
-    void IGpuKernels.RmsNorm(ReadOnlySpan<float> x, NamedTensor weight, in RmsNormDims d, RmsNormAttrs attrs, Span<float> y) =>
-        RmsNorm(x, d.T, d.C, F(weight), attrs.Eps, y);
-
-    void IGpuKernels.LayerNorm(ReadOnlySpan<float> x, NamedTensor weight, NamedTensor bias, in LayerNormDims d, LayerNormAttrs attrs, Span<float> y) =>
-        LayerNorm(x, d.T, d.C, F(weight), F(bias), attrs.Eps, y);
-
-    void IGpuKernels.Gelu(ReadOnlySpan<float> x, in GeluDims d, GeluAttrs attrs, Span<float> y) => Gelu(x, y);
-
-    void IGpuKernels.QuickGelu(ReadOnlySpan<float> x, in QuickGeluDims d, QuickGeluAttrs attrs, Span<float> y) => QuickGelu(x, y);
-
-    void IGpuKernels.SiluGate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, in SiluGateDims d, SiluGateAttrs attrs, Span<float> y) => SiluGate(a, b, y);
-
-    void IGpuKernels.Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, in AddDims d, AddAttrs attrs, Span<float> y) => Add(a, b, y);
-
-    void IGpuKernels.Softmax(ReadOnlySpan<float> x, in SoftmaxDims d, SoftmaxAttrs attrs, Span<float> y) => Softmax(x, d.T, d.K, y);
-
-    void IGpuKernels.Rope(ReadOnlySpan<float> x, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, in RopeDims d, RopeAttrs attrs, Span<float> y) =>
-        Rope(x, d.HX, d.T, d.D, cos, sin, y);
-
-    // ------------------------------------------------------------------ ops
-
-    /// <summary>x [T, C], weight [C], y [T, C].</summary>
-    public void RmsNorm(ReadOnlySpan<float> x, int T, int C, ReadOnlySpan<float> weight, float eps, Span<float> y)
+    void IGpuKernels.RmsNorm(GpuAct x, NamedTensor weight, in RmsNormDims d, RmsNormAttrs attrs, GpuAct y)
     {
-        Length(x.Length, (long)T * C, "rms_norm", "x");
-        Length(weight.Length, C, "rms_norm", "weight");
-        Length(y.Length, (long)T * C, "rms_norm", "y");
-        if (T == 0 || C == 0) return;
-        using var bx = Upload(x);
-        using var bw = Upload(weight);
-        using var by = _accelerator.Allocate1D<float>(y.Length);
-        Kernel("rms_norm", RmsNormGpuKernel.Load)(RmsNormGpuKernel.Config(T, GroupSize), bx.View, bw.View, by.View, C, eps);
-        Download(by, y);
+        if (d.T == 0 || d.C == 0) return;
+        var w = Weights32(weight);
+        Kernel("rms_norm", RmsNormGpuKernel.Load)(RmsNormGpuKernel.Config(d.T, GroupSize), x.F, w, y.F, d.C, attrs.Eps);
     }
 
-    /// <summary>x [T, C], weight [C], bias [C], y [T, C].</summary>
-    public void LayerNorm(ReadOnlySpan<float> x, int T, int C, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, float eps, Span<float> y)
+    void IGpuKernels.LayerNorm(GpuAct x, NamedTensor weight, NamedTensor bias, in LayerNormDims d, LayerNormAttrs attrs, GpuAct y)
     {
-        Length(x.Length, (long)T * C, "layer_norm", "x");
-        Length(weight.Length, C, "layer_norm", "weight");
-        Length(bias.Length, C, "layer_norm", "bias");
-        Length(y.Length, (long)T * C, "layer_norm", "y");
-        if (T == 0 || C == 0) return;
-        using var bx = Upload(x);
-        using var bw = Upload(weight);
-        using var bb = Upload(bias);
-        using var by = _accelerator.Allocate1D<float>(y.Length);
-        Kernel("layer_norm", LayerNormGpuKernel.Load)(LayerNormGpuKernel.Config(T, GroupSize), bx.View, bw.View, bb.View, by.View, C, eps);
-        Download(by, y);
+        if (d.T == 0 || d.C == 0) return;
+        Kernel("layer_norm", LayerNormGpuKernel.Load)(LayerNormGpuKernel.Config(d.T, GroupSize), x.F, Weights32(weight), Weights32(bias), y.F, d.C, attrs.Eps);
     }
 
-    public void Gelu(ReadOnlySpan<float> x, Span<float> y) => Unary("gelu", GeluGpuKernel.Load, x, y);
+    void IGpuKernels.Gelu(GpuAct x, in GeluDims d, GeluAttrs attrs, GpuAct y) => Unary("gelu", GeluGpuKernel.Load, x, y);
 
-    public void QuickGelu(ReadOnlySpan<float> x, Span<float> y) => Unary("quick_gelu", QuickGeluGpuKernel.Load, x, y);
+    void IGpuKernels.QuickGelu(GpuAct x, in QuickGeluDims d, QuickGeluAttrs attrs, GpuAct y) => Unary("quick_gelu", QuickGeluGpuKernel.Load, x, y);
 
-    public void SiluGate(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => Binary("silu_gate", SiluGateGpuKernel.Load, a, b, y);
+    void IGpuKernels.SiluGate(GpuAct a, GpuAct b, in SiluGateDims d, SiluGateAttrs attrs, GpuAct y) => Binary("silu_gate", SiluGateGpuKernel.Load, a, b, y);
 
-    public void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y) => Binary("add", AddGpuKernel.Load, a, b, y);
+    void IGpuKernels.Add(GpuAct a, GpuAct b, in AddDims d, AddAttrs attrs, GpuAct y) => Binary("add", AddGpuKernel.Load, a, b, y);
 
-    /// <summary>x [T, K], y [T, K]. A row with NaN, +inf or only -inf is all NaN (as torch).</summary>
-    public void Softmax(ReadOnlySpan<float> x, int T, int K, Span<float> y)
+    void IGpuKernels.Softmax(GpuAct x, in SoftmaxDims d, SoftmaxAttrs attrs, GpuAct y)
     {
-        Length(x.Length, (long)T * K, "softmax", "x");
-        Length(y.Length, (long)T * K, "softmax", "y");
-        if (T == 0 || K == 0) return;
-        using var bx = Upload(x);
-        using var by = _accelerator.Allocate1D<float>(y.Length);
-        Kernel("softmax", SoftmaxGpuKernel.Load)(SoftmaxGpuKernel.Config(T, GroupSize), bx.View, by.View, K);
-        Download(by, y);
+        if (d.T == 0 || d.K == 0) return;
+        Kernel("softmax", SoftmaxGpuKernel.Load)(SoftmaxGpuKernel.Config(d.T, GroupSize), x.F, y.F, d.K);
     }
 
-    /// <summary>x [HX, T, D], cos/sin [T, D], y [HX, T, D].</summary>
-    public void Rope(ReadOnlySpan<float> x, int HX, int T, int D, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y)
+    void IGpuKernels.Rope(GpuAct x, GpuAct cos, GpuAct sin, in RopeDims d, RopeAttrs attrs, GpuAct y)
     {
-        if (D <= 0 || D % 2 != 0) throw new IxcException($"rope: head dim {D} must be positive and even");
-        Length(x.Length, (long)HX * T * D, "rope", "x");
-        Length(cos.Length, (long)T * D, "rope", "cos");
-        Length(sin.Length, (long)T * D, "rope", "sin");
-        Length(y.Length, (long)HX * T * D, "rope", "y");
-        if (HX == 0 || T == 0) return;
-        using var bx = Upload(x);
-        using var bc = Upload(cos);
-        using var bs = Upload(sin);
-        using var by = _accelerator.Allocate1D<float>(y.Length);
-        Kernel("rope", RopeGpuKernel.Load)(new Index1D(HX * T * (D / 2)), bx.View, bc.View, bs.View, by.View, T, D);
-        Download(by, y);
+        if (d.D <= 0 || d.D % 2 != 0) throw new IxcException($"rope: head dim {d.D} must be positive and even");
+        if (d.HX == 0 || d.T == 0) return;
+        Kernel("rope", RopeGpuKernel.Load)(new Index1D(d.HX * d.T * (d.D / 2)), x.F, cos.F, sin.F, y.F, d.T, d.D);
     }
 
     // ------------------------------------------------------------------ plumbing
 
-    private void Unary(string op, Func<Accelerator, Action<Index1D, ArrayView<float>, ArrayView<float>>> load, ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>A norm's float32 parameter on the device (the generated row kernels read f32; 16-bit ones are widened once at upload).</summary>
+    private ArrayView<float> Weights32(NamedTensor t) => Weights.GetF32(t);
+
+    private void Unary(string op, Func<Accelerator, Action<Index1D, ArrayView<float>, ArrayView<float>>> load, GpuAct x, GpuAct y)
     {
-        Length(y.Length, x.Length, op, "y");
-        if (x.Length == 0) return;
-        using var bx = Upload(x);
-        using var by = _accelerator.Allocate1D<float>(y.Length);
-        Kernel(op, load)(new Index1D(x.Length), bx.View, by.View);
-        Download(by, y);
+        if (x.Numel == 0) return;
+        Kernel(op, load)(new Index1D(checked((int)x.Numel)), x.F, y.F);
     }
 
-    private void Binary(string op, Func<Accelerator, Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>> load,
-        ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    private void Binary(string op, Func<Accelerator, Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>> load, GpuAct a, GpuAct b, GpuAct y)
     {
-        Length(b.Length, a.Length, op, "b");
-        Length(y.Length, a.Length, op, "y");
-        if (a.Length == 0) return;
-        using var ba = Upload(a);
-        using var bb = Upload(b);
-        using var by = _accelerator.Allocate1D<float>(y.Length);
-        Kernel(op, load)(new Index1D(a.Length), ba.View, bb.View, by.View);
-        Download(by, y);
+        if (a.Numel == 0) return;
+        Kernel(op, load)(new Index1D(checked((int)a.Numel)), a.F, b.F, y.F);
     }
 
     /// <summary>The compiled kernel of an op, loaded on first use.</summary>
@@ -221,23 +210,5 @@ public sealed class GpuOps : IGpuKernels, IDisposable
     {
         if (!_kernels.TryGetValue(op, out var k)) _kernels[op] = k = load(_accelerator);
         return (T)k;
-    }
-
-    private MemoryBuffer1D<float, Stride1D.Dense> Upload(ReadOnlySpan<float> data)
-    {
-        var buffer = _accelerator.Allocate1D<float>(data.Length);
-        buffer.View.CopyFromCPU(_accelerator.DefaultStream, data);
-        return buffer;
-    }
-
-    private void Download(MemoryBuffer1D<float, Stride1D.Dense> buffer, Span<float> target)
-    {
-        _accelerator.Synchronize();
-        buffer.View.CopyToCPU(_accelerator.DefaultStream, target);
-    }
-
-    private static void Length(int actual, long expected, string op, string name)
-    {
-        if (actual != expected) throw new IxcException($"{op}: '{name}' has {actual} elements, expected {expected}");
     }
 }

@@ -8,7 +8,7 @@ namespace IXC25.Generators.Emit;
 /// Emits the per-backend lowering tables from the ops' "lowering" field: <c>CpuLowering</c> (target
 /// <c>cpu</c>, IXC25.Backends.Cpu) maps every op to "simd:&lt;pattern&gt;" (a generated kernel driven by
 /// CpuOps), "driver" (a hand-written fast path) or "reference" (the scalar reference); <c>GpuLowering</c>
-/// (target <c>gpu</c>, IXC25.Backends.Gpu) maps every op to "ilgpu:&lt;pattern&gt;" or "none".
+/// (target <c>gpu</c>, IXC25.Backends.Gpu) maps every op to "ilgpu:&lt;pattern&gt;", "driver" or "none".
 /// </summary>
 internal static class LoweringEmitter
 {
@@ -23,7 +23,8 @@ internal static class LoweringEmitter
         Emit(ops, "IXC25.Backends.Gpu", "GpuLowering", "How the ILGPU backend (GpuOps) implements each op of spec/ops.json",
             op => op.GpuLowering == "ilgpu" ? "ilgpu:" + op.Kernel!.Pattern : op.GpuLowering,
             new[] { ("Ilgpu", "ilgpu", "a generated ILGPU kernel (IXC25.Backends.Gpu.Kernels.<Op>GpuKernel); the value is \"ilgpu:<pattern>\""),
-                    ("None", "none", "not available on this backend") });
+                    ("Driver", "driver", "hand-written ILGPU kernels driven by GpuOps (IXC25.Backends.Gpu.Drivers)"),
+                    ("None", "none", "not available on this backend: the fallback runs it") });
 
     private static string Emit(OpSet ops, string ns, string cls, string doc, System.Func<OpSpec, string> value, (string Const, string Value, string Doc)[] kinds)
     {

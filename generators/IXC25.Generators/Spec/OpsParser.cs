@@ -19,7 +19,7 @@ internal static class OpsParser
     public static readonly (string Backend, string[] Values)[] Lowerings =
     {
         ("cpu", new[] { "reference", "simd", "driver" }),
-        ("gpu", new[] { "none", "ilgpu" }),
+        ("gpu", new[] { "none", "ilgpu", "driver" }),
     };
 
     public static OpSet? Parse(JsonValue root, SpecReader r, ISet<string> toleranceNames, bool checkTolerances)

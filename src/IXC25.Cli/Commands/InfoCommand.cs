@@ -17,9 +17,10 @@ internal static class InfoCommand
         var context = new Option<int>("--context") { Description = "context length (tokens) for the KV cache estimate", DefaultValueFactory = _ => 8192 }.Within(1, int.MaxValue);
         var kv = new Option<string>("--kv-dtype") { Description = "KV cache dtype for the estimate: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
         var weights = new Option<string?>("--weights") { Description = "report the memory with the linears held block-quantized at load: q8_0 or q4_0 (a quantized checkpoint: its own format only)" };
+        var backend = new Option<string>("--backend") { Description = "also size the load for a backend: gpu or gpu-sim prints the device memory the context needs (weights as stored, f32 KV cache, work) and whether the device has it; cpu (default) prints the RAM estimate only", DefaultValueFactory = _ => "cpu" };
         var cmd = new Command("info", "Describe a model folder: config, parameter count per module, storage dtype, file format, weight format(s) and their bytes, estimated RAM to run. Works on a folder with only config.json and an index.")
         {
-            model, format, context, kv, weights,
+            model, format, context, kv, weights, backend,
         };
         cmd.SetAction(r =>
         {
@@ -28,9 +29,23 @@ internal static class InfoCommand
             using var dir = ModelDirectory.Open(r.GetValue(model)!.FullName, ParseFormat(r.GetValue(format)!));
             var report = ModelReport.Build(dir, ctx, ParseKv(r.GetValue(kv)!), q);
             r.InvocationConfiguration.Output.Write(report.ToText());
+            string b = r.GetValue(backend)!;
+            if (b is "gpu" or "gpu-sim")
+                r.InvocationConfiguration.Output.Write(DeviceSection(dir, ctx, b));
+            else if (!IXC25.Backends.BackendFactory.Names.Contains(b))
+                throw new IxcException($"unknown backend '{b}' ({string.Join(", ", IXC25.Backends.BackendFactory.Names)})");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The device memory a load needs (weights as stored, f32 KV cache for the context, work) and whether the backend's device has it.</summary>
+    private static string DeviceSection(ModelDirectory dir, int context, string backend)
+    {
+        var e = IXC25.Model.Inference.DeviceMemoryCheck.Estimate(dir, new IXC25.Model.Inference.ModelOptions(LoadContext: context));
+        using var ops = IXC25.Backends.BackendFactory.Create(backend);
+        var device = (IXC25.Graph.IDeviceBackend)ops;
+        return $"device memory ({backend}):\n" + e.ToText("  ") + "  " + IXC25.Model.Inference.DeviceMemoryCheck.Verdict(e, device.DeviceName, device.DeviceMemoryBytes) + "\n";
     }
 
     internal static CheckpointFormat ParseFormat(string s) => s switch

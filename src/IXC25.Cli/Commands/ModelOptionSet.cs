@@ -22,7 +22,7 @@ internal sealed class ModelOptionSet
     public Option<string> Format { get; } = new("--format") { Description = "checkpoint form when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
     public Option<int> MaxContext { get; } = new Option<int>("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 }.Within(1, int.MaxValue);
     public Option<bool> IgnoreMemoryCheck { get; } = new(LoadMemoryCheck.OverrideFlag) { Description = "load and run even when the estimated RAM (weights as stored + KV cache for the context + work) exceeds what the machine has available" };
-    public Option<string> Backend { get; } = new("--backend") { Description = "cpu; reference (the scalar references, slow); gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
+    public Option<string> Backend { get; } = new("--backend") { Description = "cpu; reference (the scalar references, slow); gpu (ILGPU on CUDA: every graph op on the device, weights, activations and KV cache resident); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
 
     public Option<string?> Weights { get; } = new("--weights") { Description = "hold the linears block-quantized: q8_0 or q4_0 (quantized at load, LoRA weights kept as stored; docs/QUANT.md). Default: the stored weights (a checkpoint written by 'ixc25 quantize' runs in its own format)" };
 

@@ -86,7 +86,17 @@ public sealed partial class Ixc25Model : IDisposable
             var tokenizer = InternLM2Tokenizer.Load(dir.TokenizerPath);
             if (tokenizer.VocabSize > weights.Dims.V)
                 throw new IxcException($"{path}: tokenizer has {tokenizer.VocabSize} pieces but the model's vocabulary is {weights.Dims.V}");
-            return new Ixc25Model(dir, dir.Config, weights, source, dir.Path, dir.Format.ToString(), tokenizer, options, backend(options));
+            var ops = backend(options);
+            try
+            {
+                DeviceMemoryCheck.Ensure(ops, dir, options);   // before any weight is uploaded to an accelerator
+            }
+            catch
+            {
+                ops.Dispose();
+                throw;
+            }
+            return new Ixc25Model(dir, dir.Config, weights, source, dir.Path, dir.Format.ToString(), tokenizer, options, ops);
         }
         catch
         {

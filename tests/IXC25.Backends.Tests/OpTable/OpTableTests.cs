@@ -86,7 +86,7 @@ public sealed class OpTableTests(OpTableBackends backends, ITestOutputHelper out
     [MemberData(nameof(Ops))]
     public void Cpu(string op) => Check("cpu", op);
 
-    /// <summary>ILGPU's CPU accelerator: the generated ILGPU kernels; ops lowered to "none" are skipped (they run on the CPU fallback).</summary>
+    /// <summary>ILGPU's CPU accelerator: the generated ILGPU kernels and the ILGPU drivers over device tensors; ops lowered to "none" are skipped (they run on the CPU fallback).</summary>
     [OpTableTheory("gpu-sim")]
     [Trait("Category", "Gpu")]
     [Trait("Accelerator", "Cpu")]

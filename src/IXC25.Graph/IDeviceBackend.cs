@@ -1,0 +1,17 @@
+namespace IXC25.Graph;
+
+/// <summary>
+/// A backend whose tensors, KV caches and weights live in an accelerator's own memory (the ILGPU backend): the
+/// model checks that a load fits there before anything is uploaded (<c>DeviceMemoryCheck</c>).
+/// </summary>
+public interface IDeviceBackend
+{
+    /// <summary>The device, e.g. "NVIDIA H100 80GB HBM3 (Cuda)".</summary>
+    string DeviceName { get; }
+
+    /// <summary>Bytes of memory the device has.</summary>
+    long DeviceMemoryBytes { get; }
+
+    /// <summary>Bytes of weights uploaded so far.</summary>
+    long WeightBytesOnDevice { get; }
+}
