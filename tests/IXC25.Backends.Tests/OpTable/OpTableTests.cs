@@ -93,12 +93,19 @@ public sealed class OpTableTests(OpTableBackends backends, ITestOutputHelper out
     [MemberData(nameof(Ops))]
     public void GpuSim(string op) => Check("gpu-sim", op);
 
-    /// <summary>The first CUDA device; skipped with the reason where there is none.</summary>
+    /// <summary>The first CUDA device (--backend gpu picks CUDA first); skipped with the reason where there is none.</summary>
     [OpTableTheory("gpu")]
     [Trait("Category", "Gpu")]
     [Trait("Accelerator", "Cuda")]
     [MemberData(nameof(Ops))]
     public void Cuda(string op) => Check("gpu", op);
+
+    /// <summary>The first OpenCL device ILGPU accepts; skipped with the reason where there is none.</summary>
+    [OpTableTheory("gpu-ocl")]
+    [Trait("Category", "Gpu")]
+    [Trait("Accelerator", "OpenCL")]
+    [MemberData(nameof(Ops))]
+    public void OpenCL(string op) => Check("gpu-ocl", op);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<NamedTensor>> Expected = new(StringComparer.Ordinal);
 
@@ -148,7 +155,7 @@ public sealed class OpTableTests(OpTableBackends backends, ITestOutputHelper out
             }
             // the reference is compared with itself bit for bit (determinism); the others under the op's class
             var tol = backend == "reference" ? ToleranceTable.Set.Get("exact")
-                : ToleranceTable.Set.Get(info.Tolerance, c.WeightDType, backend is "gpu" or "gpu-sim" ? "gpu" : backend);
+                : ToleranceTable.Set.Get(info.Tolerance, c.WeightDType, backend is "gpu" or "gpu-sim" or "gpu-ocl" ? "gpu" : backend);
             foreach (var e in expected)
             {
                 var a = actual.FirstOrDefault(t => t.Name == e.Name);
