@@ -10,17 +10,6 @@ using IXC25.Runtime.Tensors;
 
 namespace IXC25.Backends.Gpu;
 
-/// <summary>Which ILGPU accelerator a <see cref="GpuOps"/> runs on.</summary>
-public enum GpuDevice
-{
-    /// <summary>The first CUDA device when there is one, else the CPU accelerator.</summary>
-    Auto,
-    /// <summary>ILGPU's CPU accelerator (a GPU simulator: correct, slow; for tests).</summary>
-    Cpu,
-    /// <summary>The first CUDA device; an error when there is none.</summary>
-    Cuda,
-}
-
 /// <summary>
 /// The ILGPU kernels of every graph op over device-resident tensors (<see cref="GpuAct"/>), implementing the
 /// generated <see cref="IGpuKernels"/> that the generated <see cref="GpuGraphOps"/> calls: the ops lowered to
@@ -39,21 +28,12 @@ public sealed partial class GpuOps : IGpuKernels, IDisposable
     private readonly Accelerator _accelerator;
     private readonly Dictionary<string, Delegate> _kernels = new(StringComparer.Ordinal);
 
-    public GpuOps(GpuDevice device = GpuDevice.Auto)
+    /// <param name="device">The kind of accelerator (Auto: CUDA, then OpenCL, then the CPU accelerator).</param>
+    /// <param name="index">Which of the usable devices of that kind (--device N); DeviceSelection.cs.</param>
+    /// <param name="simulatorGroup">Threads per group when the device is ILGPU's CPU accelerator (DeviceSelection.SimulatorDevice).</param>
+    public GpuOps(GpuDevice device = GpuDevice.Auto, int index = 0, int simulatorGroup = DeviceSelection.DefaultSimulatorGroup)
     {
-        _context = Context.Create(b => b.CPU(SimulatorDevice).Cuda().EnableAlgorithms());
-        try
-        {
-            var cuda = _context.GetCudaDevices();
-            if (device == GpuDevice.Cuda && cuda.Count == 0)
-                throw new IxcException("gpu: no CUDA device found (ILGPU sees no NVIDIA GPU or driver); use --backend gpu-sim (ILGPU's CPU accelerator) or --backend cpu, or a machine with CUDA");
-            _accelerator = device != GpuDevice.Cpu && cuda.Count > 0 ? _context.CreateCudaAccelerator(0) : _context.CreateCPUAccelerator(0);
-        }
-        catch
-        {
-            _context.Dispose();
-            throw;
-        }
+        (_context, _accelerator, Device) = DeviceSelection.Open(device, index, simulatorGroup);
         GroupSize = PowerOfTwoAtMost(Math.Min(MaxGroupSize, _accelerator.MaxNumThreadsPerGroup));
         int ts = 1;
         while ((ts * 2) * (ts * 2) <= _accelerator.MaxNumThreadsPerGroup && ts * 2 <= 16) ts *= 2;
@@ -68,14 +48,6 @@ public sealed partial class GpuOps : IGpuKernels, IDisposable
         while (g * 2 <= n) g *= 2;
         return g;
     }
-
-    /// <summary>
-    /// The simulated device of gpu-sim: one multiprocessor running groups of 4 threads (one warp of 4). ILGPU's
-    /// CPU accelerator runs every simulated thread as an OS thread that spins at group barriers, so a wide
-    /// default device (16 threads per group on every core) thrashes a small machine; 4 threads keep the
-    /// kernels' group reductions exercised (a 2-level tree) at a fraction of the cost.
-    /// </summary>
-    private static readonly CPUDevice SimulatorDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 1, numMultiprocessors: 1);
 
     /// <summary>True when ILGPU finds a CUDA device on this machine.</summary>
     public static bool CudaAvailable => CudaProbe.Value;

@@ -16,40 +16,51 @@ namespace IXC25.Backends;
 /// <list type="bullet">
 /// <item><c>cpu</c>: generated SIMD kernels and hand-written drivers (the ops lowered to "reference" on the reference backend);</item>
 /// <item><c>reference</c>: the scalar references for every op (slow, obvious, the second opinion);</item>
-/// <item><c>gpu</c>: ILGPU on the first CUDA device for the ops with ILGPU kernels, the rest on the CPU backend;</item>
-/// <item><c>gpu-sim</c>: the same on ILGPU's CPU accelerator (a GPU simulator for machines without CUDA).</item>
+/// <item><c>gpu</c>: ILGPU for the ops with ILGPU kernels, the rest on the CPU backend, on the first usable of: a
+/// CUDA device, an OpenCL device ILGPU accepts, ILGPU's CPU accelerator (the name says which);</item>
+/// <item><c>gpu-sim</c>: the same on ILGPU's CPU accelerator (a GPU simulator for machines without a GPU);</item>
+/// <item><c>gpu-ocl</c>: the same on an OpenCL device (an error naming the devices ILGPU refuses when none fits).</item>
 /// </list>
+/// The device index (--device N) picks among the devices of the kind the gpu backends choose
+/// (src/IXC25.Backends.Gpu/README.md).
 /// </summary>
 public static class BackendFactory
 {
     /// <summary>The backend names, in the order --help lists them.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["cpu", "reference", "gpu", "gpu-sim"];
+    public static IReadOnlyList<string> Names { get; } = ["cpu", "reference", "gpu", "gpu-sim", "gpu-ocl"];
 
     /// <param name="threads">CPU worker threads (0: all processors); results do not depend on it.</param>
-    public static IOracleOps Create(string name, int threads = 0) => name switch
+    /// <param name="device">Which device of the kind a gpu backend chooses (0: the first); the host backends have none.</param>
+    public static IOracleOps Create(string name, int threads = 0, int device = 0)
     {
-        "cpu" => new CpuGraphOps(threads),
-        "reference" => new RefGraphOps(),
-        "gpu" => Gpu(GpuDevice.Cuda, name, threads),
-        "gpu-sim" => Gpu(GpuDevice.Cpu, name, threads),
-        _ => throw new IxcException($"unknown backend '{name}' ({string.Join(", ", Names)})"),
-    };
+        if (device != 0 && name is "cpu" or "reference")
+            throw new IxcException($"--device {device} picks a GPU device; the {name} backend runs on the host (--device applies to gpu, gpu-sim and gpu-ocl)");
+        return name switch
+        {
+            "cpu" => new CpuGraphOps(threads),
+            "reference" => new RefGraphOps(),
+            "gpu" => Gpu(GpuDevice.Auto, device, name, threads),
+            "gpu-sim" => Gpu(GpuDevice.Cpu, device, name, threads),
+            "gpu-ocl" => Gpu(GpuDevice.OpenCL, device, name, threads),
+            _ => throw new IxcException($"unknown backend '{name}' ({string.Join(", ", Names)})"),
+        };
+    }
 
     /// <summary>The backend the options name (ModelOptions.Backend, ModelOptions.Threads), with the linears held
     /// block-quantized when ModelOptions.Weights names a format (<see cref="QuantizedGraphOps"/>).</summary>
     public static IGraphOps Create(ModelOptions options)
     {
-        if (options.Weights is null) return Create(options.Backend, options.Threads);
+        if (options.Weights is null) return Create(options.Backend, options.Threads, options.Device);
         var format = QuantFormat.Parse(options.Weights);
         if (options.Backend is not ("cpu" or "reference"))
             throw new IxcException($"{format} weights (--weights {format}, or a {format}-quantized checkpoint) run on the cpu or reference backend, not on {options.Backend}");
-        return new QuantizedGraphOps(Create(options.Backend, options.Threads), format, options.Threads);
+        return new QuantizedGraphOps(Create(options.Backend, options.Threads, options.Device), format, options.Threads);
     }
 
-    private static IOracleOps Gpu(GpuDevice device, string name, int threads)
+    private static IOracleOps Gpu(GpuDevice kind, int device, string name, int threads)
     {
-        var gpu = new GpuOps(device);
-        return new GpuGraphOps(gpu, new CpuGraphOps(threads), $"{name} (ilgpu {gpu.DeviceName} + cpu)");
+        var gpu = new GpuOps(kind, device);
+        return new GpuGraphOps(gpu, new CpuGraphOps(threads), $"{name} (ilgpu {gpu.Device.Description} + cpu)");
     }
 }
 

@@ -9,7 +9,7 @@ namespace IXC25.Graph;
 /// </summary>
 public partial interface IGraphOps : IDisposable
 {
-    /// <summary>The backend's name as the CLI's --backend gives it (cpu, reference, gpu, gpu-sim), with the device where it has one.</summary>
+    /// <summary>The backend's name as the CLI's --backend gives it (cpu, reference, gpu, gpu-sim, gpu-ocl), with the device where it has one.</summary>
     string Name { get; }
 
     /// <summary>A new tensor holding a copy of <paramref name="data"/> (T: float f32, byte u8, long i64).</summary>

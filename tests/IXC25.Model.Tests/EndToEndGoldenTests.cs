@@ -166,10 +166,14 @@ public class GpuBackendEndToEndTests
     }
 
     [Fact]
-    public void GpuBackendWithoutCudaIsAClearError()
+    public void GpuBackendSaysWhichDeviceItPicked()
     {
-        if (IXC25.Backends.Gpu.GpuOps.CudaAvailable) return; // covered by the CUDA run on GPU machines
-        var e = Assert.Throws<IxcException>(() => Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: "gpu")));
-        Assert.Contains("no CUDA device", e.Message);
+        // --backend gpu takes CUDA, else an OpenCL device ILGPU accepts, else the CPU accelerator (DeviceSelection)
+        var expected = IXC25.Backends.Gpu.DeviceSelection.Choose(IXC25.Backends.Gpu.GpuDevice.Auto, 0, IXC25.Backends.Gpu.DeviceSelection.Inventory);
+        using var model = Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: "gpu"));
+        Assert.Equal($"gpu (ilgpu {expected.Description} + cpu)", model.BackendName);
+        Assert.StartsWith("gpu (ilgpu auto: ", model.BackendName);
+        var e = Assert.Throws<IxcException>(() => Ixc25Model.Open(TinyCheckpoint.Safetensors, new ModelOptions(Backend: "gpu", Device: expected.Count)));
+        Assert.StartsWith($"--device {expected.Count} is out of range: ", e.Message);
     }
 }

@@ -29,11 +29,12 @@ internal static class DemoCommand
         var image = new Option<FileInfo?>("--image") { Description = "image (default: the bundled golden/media/cars1.jpg)" };
         var prompt = new Option<string>("--prompt") { Description = "prompt text", DefaultValueFactory = _ => DefaultPrompt };
         var tokens = new Option<int>("--tokens") { Description = "tokens to generate greedily", DefaultValueFactory = _ => 32 }.Within(1, OptionLimits.MaxDemoTokens);
-        var backend = new Option<string>("--backend") { Description = $"the backend to run on: {string.Join(", ", BackendFactory.Names)}", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = $"the backend to run on: {ModelOptionSet.BackendHelp}", DefaultValueFactory = _ => "cpu" };
+        var device = ModelOptionSet.NewDeviceOption();
         var ignoreMemory = new Option<bool>(LoadMemoryCheck.OverrideFlag) { Description = "load even when the estimated RAM exceeds what the machine has available" };
         var cmd = new Command("demo", "Run the bundled tiny checkpoint, image and prompt through every stage of the engine, print what each stage did, and compare with the PyTorch golden.")
         {
-            model, image, prompt, tokens, backend, ignoreMemory,
+            model, image, prompt, tokens, backend, device, ignoreMemory,
         };
         cmd.SetAction(r =>
         {
@@ -50,7 +51,7 @@ internal static class DemoCommand
 
             using var m = stages.Run("load", () =>
             {
-                var x = Ixc25Model.Open(modelDir, new ModelOptions(Backend: r.GetValue(backend)!, IgnoreMemoryCheck: r.GetValue(ignoreMemory)));
+                var x = Ixc25Model.Open(modelDir, new ModelOptions(Backend: r.GetValue(backend)!, IgnoreMemoryCheck: r.GetValue(ignoreMemory), Device: r.GetValue(device)));
                 long n = Ixc25Weights.Catalog(x.Dims).Where(p => p.Group is null).Sum(p => p.Numel ?? 0);
                 return (x, string.Create(CultureInfo.InvariantCulture,
                     $"{x.Format} checkpoint bound to the spec: {n:N0} parameters, backend {x.BackendName}; LLM {x.Dims.L} layers x {x.Dims.C}, ViT {x.Dims.LV} layers x {x.Dims.CV}, vocab {x.Dims.V}"));

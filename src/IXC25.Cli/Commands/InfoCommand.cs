@@ -17,7 +17,7 @@ internal static class InfoCommand
         var context = new Option<int>("--context") { Description = "context length (tokens) for the KV cache estimate", DefaultValueFactory = _ => 8192 }.Within(1, int.MaxValue);
         var kv = new Option<string>("--kv-dtype") { Description = "KV cache dtype for the estimate: f32, bf16 or f16", DefaultValueFactory = _ => "f32" };
         var weights = new Option<string?>("--weights") { Description = "report the memory with the linears held block-quantized at load: q8_0 or q4_0 (a quantized checkpoint: its own format only)" };
-        var backend = new Option<string>("--backend") { Description = "also size the load for a backend: gpu or gpu-sim prints the device memory the context needs (weights as stored, f32 KV cache, work) and whether the device has it; cpu (default) prints the RAM estimate only", DefaultValueFactory = _ => "cpu" };
+        var backend = new Option<string>("--backend") { Description = "also size the load for a backend: gpu, gpu-sim or gpu-ocl prints the device memory the context needs (weights as stored, f32 KV cache, work) and whether the device has it; cpu (default) prints the RAM estimate only", DefaultValueFactory = _ => "cpu" };
         var cmd = new Command("info", "Describe a model folder: config, parameter count per module, storage dtype, file format, weight format(s) and their bytes, estimated RAM to run. Works on a folder with only config.json and an index.")
         {
             model, format, context, kv, weights, backend,
@@ -30,7 +30,7 @@ internal static class InfoCommand
             var report = ModelReport.Build(dir, ctx, ParseKv(r.GetValue(kv)!), q);
             r.InvocationConfiguration.Output.Write(report.ToText());
             string b = r.GetValue(backend)!;
-            if (b is "gpu" or "gpu-sim")
+            if (b is "gpu" or "gpu-sim" or "gpu-ocl")
                 r.InvocationConfiguration.Output.Write(DeviceSection(dir, ctx, b));
             else if (!IXC25.Backends.BackendFactory.Names.Contains(b))
                 throw new IxcException($"unknown backend '{b}' ({string.Join(", ", IXC25.Backends.BackendFactory.Names)})");

@@ -12,7 +12,7 @@ using IXC25.Runtime.Tensors;
 
 namespace IXC25.Cli.Commands;
 
-/// <summary>The options every command that runs the model shares: --model, --threads, --kv-dtype, --rope-mode, --format, --max-context, --backend, --ignore-memory-check.</summary>
+/// <summary>The options every command that runs the model shares: --model, --threads, --kv-dtype, --rope-mode, --format, --max-context, --backend, --device, --ignore-memory-check.</summary>
 internal sealed class ModelOptionSet
 {
     public Option<DirectoryInfo> Model { get; } = new("--model") { Description = "Hugging Face model folder (config.json, checkpoint, tokenizer.model)", Required = true };
@@ -22,7 +22,15 @@ internal sealed class ModelOptionSet
     public Option<string> Format { get; } = new("--format") { Description = "checkpoint form when both are present: auto, safetensors or bin", DefaultValueFactory = _ => "auto" };
     public Option<int> MaxContext { get; } = new Option<int>("--max-context") { Description = "largest context (prompt + generated tokens) a KV cache may hold", DefaultValueFactory = _ => 131072 }.Within(1, int.MaxValue);
     public Option<bool> IgnoreMemoryCheck { get; } = new(LoadMemoryCheck.OverrideFlag) { Description = "load and run even when the estimated RAM (weights as stored + KV cache for the context + work) exceeds what the machine has available" };
-    public Option<string> Backend { get; } = new("--backend") { Description = "cpu; reference (the scalar references, slow); gpu (ILGPU on CUDA: every graph op on the device, weights, activations and KV cache resident); gpu-sim (the same on ILGPU's CPU simulator)", DefaultValueFactory = _ => "cpu" };
+    public Option<string> Backend { get; } = new("--backend") { Description = BackendHelp, DefaultValueFactory = _ => "cpu" };
+    public Option<int> Device { get; } = NewDeviceOption();
+
+    /// <summary>What --backend takes (every command with --backend that runs the model).</summary>
+    public const string BackendHelp = "cpu; reference (the scalar references, slow); gpu (ILGPU: every graph op on the device, weights, activations and KV cache resident; on CUDA, else OpenCL, else ILGPU's CPU simulator; the load line says which); gpu-sim (the same on ILGPU's CPU simulator); gpu-ocl (the same on OpenCL)";
+
+    /// <summary>--device N: which device of the kind the gpu backends choose.</summary>
+    public static Option<int> NewDeviceOption() =>
+        new Option<int>("--device") { Description = "which device of the kind the gpu backend chooses (0: the first; the error names how many there are)", DefaultValueFactory = _ => 0 }.Within(0, OptionLimits.MaxDevice);
 
     public Option<string?> Weights { get; } = new("--weights") { Description = "hold the linears block-quantized: q8_0 or q4_0 (quantized at load, LoRA weights kept as stored; docs/QUANT.md). Default: the stored weights (a checkpoint written by 'ixc25 quantize' runs in its own format)" };
 
@@ -36,6 +44,7 @@ internal sealed class ModelOptionSet
         cmd.Options.Add(Format);
         cmd.Options.Add(MaxContext);
         cmd.Options.Add(Backend);
+        cmd.Options.Add(Device);
         cmd.Options.Add(IgnoreMemoryCheck);
     }
 
@@ -54,7 +63,8 @@ internal sealed class ModelOptionSet
             // an explicit --max-context is the context the load-time memory check reserves; else the checkpoint's max_length
             LoadContext: r.GetResult(MaxContext) is { Implicit: false } ? maxContext : null,
             IgnoreMemoryCheck: r.GetValue(IgnoreMemoryCheck),
-            Weights: r.GetValue(Weights) is { } w ? QuantFormat.Parse(w).Name : null);
+            Weights: r.GetValue(Weights) is { } w ? QuantFormat.Parse(w).Name : null,
+            Device: r.GetValue(Device));
     }
 
     public Ixc25Model Open(ParseResult r, TextWriter progress)

@@ -22,9 +22,10 @@ internal static class OpCommand
         var output = new Option<FileInfo?>("--out") { Description = "safetensors file to write the outputs to" };
         var attr = new Option<string[]>("--attr") { Description = "attribute as key=value (repeatable)", AllowMultipleArgumentsPerToken = false };
         var backend = new Option<string>("--backend") { Description = $"the backend that runs the op: {string.Join(", ", BackendFactory.Names)} (default: reference, the scalar reference)", DefaultValueFactory = _ => "reference" };
+        var device = ModelOptionSet.NewDeviceOption();
         var cmd = new Command("op", "Run one op of the spec on tensors from a safetensors file (the scalar reference, or --backend), or list the ops.")
         {
-            name, list, input, output, attr, backend,
+            name, list, input, output, attr, backend, device,
         };
         cmd.SetAction(r =>
         {
@@ -60,7 +61,7 @@ internal static class OpCommand
             using (var f = new SafetensorsFile(inPath.FullName))
             {
                 var inputs = f.Tensors.ToDictionary(t => t.Name, t => t, StringComparer.Ordinal);
-                using var ops = BackendFactory.Create(backendName);
+                using var ops = BackendFactory.Create(backendName, device: r.GetValue(device));
                 outputs = OpInvoker.Invoke(ops, opName, inputs, attrs);
             }
             var meta = new Dictionary<string, string>

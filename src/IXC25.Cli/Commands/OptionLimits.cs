@@ -37,4 +37,8 @@ internal static class OptionLimits
 
     /// <summary>rope-table: head dimension (the model's is 128).</summary>
     public const int MaxHeadDim = 65536;
+
+    /// <summary>--device: an index among the GPUs of one kind, far above the 8-16 one machine holds; the backend
+    /// names how many there are when the index is past them.</summary>
+    public const int MaxDevice = 255;
 }

@@ -14,7 +14,7 @@ internal static class ServePortCommand
 {
     public static Command Create()
     {
-        var backend = new Option<string>("--backend") { Description = "Backend of the op, layer and model surfaces: reference (default), cpu, gpu, gpu-sim.", DefaultValueFactory = _ => "reference" };
+        var backend = new Option<string>("--backend") { Description = "Backend of the op, layer and model surfaces: reference (default), cpu, gpu, gpu-sim, gpu-ocl.", DefaultValueFactory = _ => "reference" };
         var threads = new Option<int>("--threads") { Description = "Worker threads (-1 = all cores). Results do not depend on it.", DefaultValueFactory = _ => -1 }.Within(-1, OptionLimits.MaxThreads, 0);
         var cmd = new Command("serve-port", "Speak the conformance kit's port protocol on stdin/stdout (every surface), for `ixc25 conform --port`.") { backend, threads };
         cmd.SetAction(r =>

@@ -19,7 +19,7 @@ public sealed class EngineContext : IDisposable
 {
     private readonly Dictionary<string, object> _cache = new(StringComparer.Ordinal);
 
-    /// <param name="backend">Backend of the op, layer and model surfaces (BackendFactory names: reference, cpu, gpu, gpu-sim).</param>
+    /// <param name="backend">Backend of the op, layer and model surfaces (BackendFactory names: reference, cpu, gpu, gpu-sim, gpu-ocl).</param>
     public EngineContext(string backend = "reference", int threads = -1)
     {
         Backend = backend;

@@ -12,14 +12,16 @@ namespace IXC25.Model.Inference;
 /// <param name="Format">Checkpoint form to read when a folder has both.</param>
 /// <param name="MaxContext">Largest total length (prompt + generated) a KV cache may hold.</param>
 /// <param name="PrefillChunk">Positions per chunk of a long prefill (bounds the working set).</param>
-/// <param name="Backend">cpu; gpu (ILGPU on CUDA for the ops it has kernels for, the rest on the CPU); or
-/// gpu-sim (the same on ILGPU's CPU accelerator, a GPU simulator for machines without CUDA).</param>
+/// <param name="Backend">cpu; reference; gpu (ILGPU for the ops it has kernels for, the rest on the CPU, on CUDA,
+/// else OpenCL, else ILGPU's CPU accelerator); gpu-sim (the same on ILGPU's CPU accelerator, a GPU simulator); or
+/// gpu-ocl (the same on an OpenCL device).</param>
 /// <param name="LoadContext">Tokens of KV cache the load-time memory check reserves (<see cref="LoadMemoryCheck"/>);
 /// null: the checkpoint's max_length, at most <paramref name="MaxContext"/>.</param>
 /// <param name="IgnoreMemoryCheck">Load and run even when the memory estimate exceeds what the machine has (--ignore-memory-check).</param>
 /// <param name="Memory">Where the load-time check learns the available memory; null: this machine (<see cref="SystemMemoryProbe"/>).</param>
 /// <param name="Weights">null: the stored weights (the reference path); q8_0 or q4_0: the linears held block-quantized
 /// (quantized at first use; docs/QUANT.md), on the cpu or reference backend.</param>
+/// <param name="Device">Which device of the kind a gpu backend chooses (--device N; 0: the first).</param>
 public sealed record ModelOptions(
     int Threads = 0,
     DType KvDType = DType.F32,
@@ -31,7 +33,8 @@ public sealed record ModelOptions(
     int? LoadContext = null,
     bool IgnoreMemoryCheck = false,
     IMemoryProbe? Memory = null,
-    string? Weights = null)
+    string? Weights = null,
+    int Device = 0)
 {
     public static ModelOptions Default { get; } = new();
 }

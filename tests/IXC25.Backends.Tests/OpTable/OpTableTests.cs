@@ -14,12 +14,17 @@ public sealed class OpTableBackends : IDisposable
 {
     private readonly Dictionary<string, IOracleOps> _made = new(StringComparer.Ordinal);
 
-    /// <summary>The backend BackendFactory makes under this name, with 2 CPU threads (results do not depend on it).</summary>
+    /// <summary>The backend BackendFactory makes under this name, with 2 CPU threads (results do not depend on it); gpu-sim with groups of 4.</summary>
     public IOracleOps Get(string name)
     {
         lock (_made)
         {
-            if (!_made.TryGetValue(name, out var ops)) _made[name] = ops = BackendFactory.Create(name, threads: 2);
+            if (!_made.TryGetValue(name, out var ops))
+                _made[name] = ops = name == "gpu-sim"
+                    // groups of 4 simulated threads: the kernels' group reductions and barriers are exercised
+                    // (the default gpu-sim runs groups of one thread for speed: DeviceSelection.SimulatorDevice)
+                    ? new GpuGraphOps(new GpuOps(GpuDevice.Cpu, simulatorGroup: 4), BackendFactory.Create("cpu", threads: 2), "gpu-sim (groups of 4)")
+                    : BackendFactory.Create(name, threads: 2);
             return ops;
         }
     }
@@ -93,12 +98,19 @@ public sealed class OpTableTests(OpTableBackends backends, ITestOutputHelper out
     [MemberData(nameof(Ops))]
     public void GpuSim(string op) => Check("gpu-sim", op);
 
-    /// <summary>The first CUDA device; skipped with the reason where there is none.</summary>
+    /// <summary>The first CUDA device (--backend gpu picks CUDA first); skipped with the reason where there is none.</summary>
     [OpTableTheory("gpu")]
     [Trait("Category", "Gpu")]
     [Trait("Accelerator", "Cuda")]
     [MemberData(nameof(Ops))]
     public void Cuda(string op) => Check("gpu", op);
+
+    /// <summary>The first OpenCL device ILGPU accepts; skipped with the reason where there is none.</summary>
+    [OpTableTheory("gpu-ocl")]
+    [Trait("Category", "Gpu")]
+    [Trait("Accelerator", "OpenCL")]
+    [MemberData(nameof(Ops))]
+    public void OpenCL(string op) => Check("gpu-ocl", op);
 
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, IReadOnlyList<NamedTensor>> Expected = new(StringComparer.Ordinal);
 
@@ -148,7 +160,7 @@ public sealed class OpTableTests(OpTableBackends backends, ITestOutputHelper out
             }
             // the reference is compared with itself bit for bit (determinism); the others under the op's class
             var tol = backend == "reference" ? ToleranceTable.Set.Get("exact")
-                : ToleranceTable.Set.Get(info.Tolerance, c.WeightDType, backend is "gpu" or "gpu-sim" ? "gpu" : backend);
+                : ToleranceTable.Set.Get(info.Tolerance, c.WeightDType, backend is "gpu" or "gpu-sim" or "gpu-ocl" ? "gpu" : backend);
             foreach (var e in expected)
             {
                 var a = actual.FirstOrDefault(t => t.Name == e.Name);

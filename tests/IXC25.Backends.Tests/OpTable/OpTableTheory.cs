@@ -5,8 +5,8 @@ using Xunit.Sdk;
 namespace IXC25.Backends.Tests.OpTable;
 
 /// <summary>A row of the op table on one backend (the first argument of each row is the op's name). A row the
-/// backend cannot run is reported as skipped with the reason, decided where the test runs: no CUDA device, or
-/// an op the backend's lowering table sends to "none".</summary>
+/// backend cannot run is reported as skipped with the reason, decided where the test runs: no CUDA device, no
+/// OpenCL device ILGPU accepts, or an op the backend's lowering table sends to "none".</summary>
 [XunitTestCaseDiscoverer("IXC25.Backends.Tests.OpTable.OpTableTheoryDiscoverer", "IXC25.Backends.Tests")]
 [AttributeUsage(AttributeTargets.Method)]
 public sealed class OpTableTheoryAttribute(string backend) : TheoryAttribute
@@ -16,10 +16,12 @@ public sealed class OpTableTheoryAttribute(string backend) : TheoryAttribute
     /// <summary>Why <paramref name="backend"/> does not run <paramref name="op"/> here, or null when it does.</summary>
     public static string? SkipReason(string backend, string op)
     {
-        if (backend is "gpu" or "gpu-sim")
+        if (backend is "gpu" or "gpu-sim" or "gpu-ocl")
         {
             if (backend == "gpu" && !GpuOps.CudaAvailable)
                 return "no CUDA device: ILGPU finds no NVIDIA GPU or driver here; run on a GPU machine with dotnet test --filter \"FullyQualifiedName~OpTableTests.Cuda\"";
+            if (backend == "gpu-ocl" && DeviceSelection.Unavailable(GpuDevice.OpenCL) is { } why)
+                return $"{why}; run on a machine with one: dotnet test --filter \"FullyQualifiedName~OpTableTests.OpenCL\"";
             if (!GpuOps.Supports(op))
                 return $"spec/ops.json lowers '{op}' to \"{GpuLowering.Of(op)}\" on the GPU (an oracle-only op the graph never calls): {backend} runs it on its CPU fallback, which the Cpu rows check";
         }
