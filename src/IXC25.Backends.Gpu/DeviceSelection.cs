@@ -70,7 +70,8 @@ public static class DeviceSelection
     /// </summary>
     public static CPUDevice SimulatorDevice(int simulatorGroup) => simulatorGroup switch
     {
-        1 => new(numThreadsPerWarp: 1, numWarpsPerMultiprocessor: 1, numMultiprocessors: 2),
+        // ILGPU's smallest warp is 2 threads; GpuOps launches groups of one on it (GroupSize)
+        1 => new(numThreadsPerWarp: 2, numWarpsPerMultiprocessor: 1, numMultiprocessors: 2),
         _ => new(numThreadsPerWarp: simulatorGroup, numWarpsPerMultiprocessor: 1, numMultiprocessors: 1),
     };
 

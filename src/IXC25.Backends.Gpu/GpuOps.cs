@@ -34,9 +34,10 @@ public sealed partial class GpuOps : IGpuKernels, IDisposable
     public GpuOps(GpuDevice device = GpuDevice.Auto, int index = 0, int simulatorGroup = DeviceSelection.DefaultSimulatorGroup)
     {
         (_context, _accelerator, Device) = DeviceSelection.Open(device, index, simulatorGroup);
-        GroupSize = PowerOfTwoAtMost(Math.Min(MaxGroupSize, _accelerator.MaxNumThreadsPerGroup));
+        int widest = _accelerator.AcceleratorType == AcceleratorType.CPU ? simulatorGroup : _accelerator.MaxNumThreadsPerGroup;
+        GroupSize = PowerOfTwoAtMost(Math.Min(MaxGroupSize, widest));
         int ts = 1;
-        while ((ts * 2) * (ts * 2) <= _accelerator.MaxNumThreadsPerGroup && ts * 2 <= 16) ts *= 2;
+        while ((ts * 2) * (ts * 2) <= widest && ts * 2 <= 16) ts *= 2;
         TileSide = ts;
         Weights = new DeviceWeights(_accelerator);
         _flag = _accelerator.Allocate1D<int>(1);
