@@ -7,7 +7,8 @@ namespace IXC25.Fuzz.Tests;
 /// <summary>
 /// Every file under tests/fuzz/corpus/TARGET/ and tests/fuzz/crashers/TARGET/ goes through its target
 /// (IXC25.Fuzz.Targets) and must keep the contract: a result or an IxcException with a message, within
-/// <see cref="PerFileLimit"/>. Crashers a campaign found that are not fixed yet wait in
+/// <see cref="PerFileLimit"/> and the target's allocation budget (measured in a process warmed on the target's
+/// seeds, as under the fuzzer: <see cref="FuzzTargets.Warm"/>). Crashers a campaign found that are not fixed yet wait in
 /// tests/fuzz/crashers-open/TARGET/, which this test does not read (tests/fuzz/README.md).
 /// A missing target folder is fine.
 /// </summary>
@@ -86,6 +87,7 @@ public class CrasherReplayTests
         var target = FuzzTargets.Find(targetName)!;
         string dir = Path.Combine(FuzzDir, kind, targetName);
         if (!Directory.Exists(dir)) return;
+        FuzzTargets.Warm(target, Directory.EnumerateFiles(Path.Combine(FuzzDir, "corpus", targetName)).Select(File.ReadAllBytes));
         var broken = new List<string>();
         foreach (var file in Directory.EnumerateFiles(dir).Order(StringComparer.Ordinal))
         {
@@ -101,6 +103,7 @@ public class CrasherReplayTests
     {
         public string Name => "throwing";
         public string Description => "throws";
+        public AllocationBudget Budget { get; } = new(1 << 20, 0);
         public void Execute(ReadOnlySpan<byte> data) => throw e;
     }
 }

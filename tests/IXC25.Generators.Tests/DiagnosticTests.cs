@@ -26,6 +26,7 @@ public class DiagnosticTests
 
     private static JsonObject Op(JsonNode ops, string name) => ops["ops"]!.AsArray().Select(o => o!.AsObject()).Single(o => (string)o["name"]! == name);
     private static JsonObject Block(JsonNode model, string name) => model["graph"]!.AsArray().Select(o => o!.AsObject()).Single(o => (string)o["name"]! == name);
+    private static JsonObject ConfigKey(JsonNode model, string key) => model["config"]!.AsArray().Select(o => o!.AsObject()).Single(o => (string)o["key"]! == key);
     private static JsonObject Symbol(JsonNode model, string name) => model["symbols"]!.AsArray().Select(o => o!.AsObject()).Single(o => (string)o["name"]! == name);
 
     [Fact]
@@ -51,6 +52,18 @@ public class DiagnosticTests
         var spec = GeneratorHarness.Mutate("ops.json", n => Op(n, "gelu")["accum"] = 5);
         var d = Single(spec, "IXC0003", "ops.json");
         Assert.Contains("\"accum\": 5", LineOf(spec, "ops.json", d));
+    }
+
+    [Fact]
+    public void IXC0003_ABadConfigRange()
+    {
+        // a range is [min, max] of two integers, min <= max, on an int key
+        foreach (var (key, range) in new[] { ("num_hidden_layers", "[256, 1]"), ("num_hidden_layers", "[1]"), ("rms_norm_eps", "[0, 1]") })
+        {
+            var spec = GeneratorHarness.Mutate("model.json", n => ConfigKey(n, key)["range"] = JsonNode.Parse(range));
+            var d = Single(spec, "IXC0003", "model.json");
+            Assert.Contains($"config key '{key}': range", d.GetMessage());
+        }
     }
 
     [Fact]

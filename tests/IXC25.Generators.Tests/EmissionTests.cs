@@ -41,6 +41,9 @@ public class EmissionTests
         Assert.Contains("var v_num_key_value_heads = r.Int(\"num_key_value_heads\", v_num_attention_heads);", src);
         Assert.Contains("r.DoubleOptional(\"rope_scaling.factor\")", src);
         Assert.Contains("var v_vision_config_hidden_size = r.Int(\"vision_config.hidden_size\", 1024);", src);
+        // a "range" bounds the value read (the layer counts: issue 15's allocation clause)
+        Assert.Contains("var v_num_hidden_layers = r.Within(\"num_hidden_layers\", r.Int(\"num_hidden_layers\"), 1, 256);", src);
+        Assert.Contains("var v_vision_config_num_hidden_layers = r.Within(\"vision_config.num_hidden_layers\", r.Int(\"vision_config.num_hidden_layers\", 24), 1, 256);", src);
     }
 
     [Fact]

@@ -101,6 +101,10 @@ public sealed class WeightBindingTests : IDisposable
     [InlineData("num_attention_heads", "5", "divisible")]
     [InlineData("hidden_size", "\"big\"", "'hidden_size' must be an integer")]
     [InlineData("rope_scaling", "{\"type\":\"yarn\",\"factor\":2.0}", "'rope_scaling.type' = \"yarn\" is not supported")]
+    // spec/model.json's range: a config alone must not make the catalog of 100,000 layers (7 GB; the config fuzz target's allocation clause)
+    [InlineData("num_hidden_layers", "100000", "'num_hidden_layers' = 100000 is outside the supported range 1..256")]
+    [InlineData("num_hidden_layers", "0", "'num_hidden_layers' = 0 is outside the supported range 1..256")]
+    [InlineData("vision_config", "{\"num_hidden_layers\":2000000000}", "'vision_config.num_hidden_layers' = 2000000000 is outside the supported range 1..256")]
     public void InvalidConfigIsRejectedWithTheKey(string key, string json, string expected)
     {
         TinyCheckpoint.CopyWith(_dir, t => t, c => c[key] = System.Text.Json.Nodes.JsonNode.Parse(json));

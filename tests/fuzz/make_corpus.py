@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of tests/fuzz/corpus/TARGET/ (small valid inputs, < 1 MB in all) from files in
 golden/ and spec/. Re-run after a format change: python3 tests/fuzz/make_corpus.py"""
-import json, os, struct, shutil, subprocess
+import json, os, struct, shutil, subprocess, zlib
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
@@ -69,7 +69,13 @@ def main():
     small_idx = open(os.path.join(data, "sharded", "model.safetensors.index.json"), "rb").read()
     put("config", "tiny-small-index.txt", cfg + SEP + small_idx)
     put("config", "tiny-no-index.txt", cfg + SEP)
-    put("config", "7b.txt", open(os.path.join(ROOT, "golden", "model", "config-7b", "config.json"), "rb").read() + SEP + small_idx)
+    cfg7b = open(os.path.join(ROOT, "golden", "model", "config-7b", "config.json"), "rb").read()
+    put("config", "7b.txt", cfg7b + SEP + small_idx)
+    # the most layers spec/model.json's range allows: the catalog the allocation budget's limit term is for
+    c = json.loads(cfg7b)
+    c["num_hidden_layers"] = 256
+    c["vision_config"] = {"num_hidden_layers": 256}
+    put("config", "256-layers.txt", json.dumps(c, indent=2).encode() + SEP + small_idx)
     # sentencepiece: the bundled InternLM2 model cut down to the pieces the tokenizer needs (specials, bytes, a few merges)
     put("sentencepiece", "internlm2-small.model", small_sentencepiece(os.path.join(tiny, "tokenizer.model")))
     # image: small files of golden/vision/media and golden/media
@@ -78,6 +84,8 @@ def main():
     for p in media:
         if 0 < os.path.getsize(p) <= 8192 and p.rsplit(".", 1)[-1] in ("png", "jpg", "jpeg", "gif", "webp", "bmp"):
             put("image", os.path.basename(p), open(p, "rb").read())
+    # a 13 KB PNG of 4000x1000 px, at the target's 4 Mpx decode limit: the budget's limit term
+    put("image", "limit_4000x1000.png", png_rgb(4000, 1000))
     # compare: two small traces (same names, one differing value), and a shape mismatch
     a = safetensors([("x", "F32", [2, 2], f32), ("ids", "I64", [1], struct.pack("<q", 3))], {"op": "rms_norm"})
     b = safetensors([("x", "F32", [2, 2], struct.pack("<4f", 1.0, -2.5, 0.0, 3.5)), ("ids", "I64", [1], struct.pack("<q", 3))])
@@ -110,6 +118,15 @@ def main():
     put("video-probe", "rotation-180.json", json.dumps({"programs": [], "streams": [
         {"width": 64, "height": 48, "r_frame_rate": "30/1", "avg_frame_rate": "30/1", "nb_frames": "3000",
          "side_data_list": [{"rotation": 180}]}]}, indent=4).encode())
+
+
+def png_rgb(w, h):
+    """An 8-bit RGB PNG of one colour."""
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xFFFFFFFF)
+    raw = b"".join(b"\0" + b"\x10\x20\x30" * w for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def varint(b, i):

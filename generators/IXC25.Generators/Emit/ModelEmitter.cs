@@ -85,6 +85,12 @@ internal static class ModelEmitter
                     ? $"{read} is {{ }} {local}_raw ? r.Allowed({CodeWriter.Str(k.Key)}, {local}_raw, {allowed}) : null"
                     : $"r.Allowed({CodeWriter.Str(k.Key)}, {read}, {allowed})";
             }
+            if (k.Range.Count == 2)
+            {
+                read = k.Optional
+                    ? $"{read} is {{ }} {local}_ranged ? r.Within({CodeWriter.Str(k.Key)}, {local}_ranged, {k.Range[0]}, {k.Range[1]}) : null"
+                    : $"r.Within({CodeWriter.Str(k.Key)}, {read}, {k.Range[0]}, {k.Range[1]})";
+            }
             w.Line($"var {local} = {read};");
         }
         w.Open("return new Ixc25Config");

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using System.Text.RegularExpressions;
 using IXC25.Generators.Json;
@@ -89,8 +90,17 @@ internal sealed class ModelParser
                 if (text is null) _r.Report("IXC0003", $"{ctx}: allowed value {a.Describe()} does not match type {type}", a);
                 else allowed.Add(type == "string" ? "\"" + text + "\"" : text);
             }
+            var range = new List<string>();
+            if (c["range"] is { } rv)
+            {
+                var items = _r.Array(c, "range", ctx, required: false);
+                var bounds = items.Select(b => b.Kind == JsonKind.Number && b.IsInteger && int.TryParse(b.RawNumber, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int x) ? (int?)x : null).ToList();
+                if (type != "int" || bounds.Count != 2 || bounds.Any(b => b is null) || bounds[0] > bounds[1])
+                    _r.Report("IXC0003", $"{ctx}: range {rv.Describe()} must be [min, max], two 32-bit integers with min <= max, on an int key", rv);
+                else range.AddRange(bounds.Select(b => b!.Value.ToString(CultureInfo.InvariantCulture)));
+            }
             bool optional = _r.Bool(c, "optional", ctx, false);
-            _config[key] = new ConfigKeySpec(key, type, def, defFrom, optional, allowed.ToEquatable(), _r.String(c, "doc", ctx, required: false) ?? "");
+            _config[key] = new ConfigKeySpec(key, type, def, defFrom, optional, allowed.ToEquatable(), _r.String(c, "doc", ctx, required: false) ?? "", range.ToEquatable());
         }
     }
 

@@ -86,7 +86,8 @@ internal sealed record ModelSpec(
 /// <param name="Default">Default as JSON text, or null.</param>
 /// <param name="DefaultFrom">Another key whose value is the default.</param>
 /// <param name="Allowed">Allowed values as JSON text (empty: any).</param>
-internal sealed record ConfigKeySpec(string Key, string Type, string? Default, string? DefaultFrom, bool Optional, EquatableArray<string> Allowed, string Doc);
+/// <param name="Range">For an int key, the smallest and largest value read (both included) as integer text, or null: any.</param>
+internal sealed record ConfigKeySpec(string Key, string Type, string? Default, string? DefaultFrom, bool Optional, EquatableArray<string> Allowed, string Doc, EquatableArray<string> Range = default);
 
 /// <param name="Kind">config, expr, value or free.</param>
 /// <param name="Source">config key, expression text or integer text (empty for free symbols).</param>

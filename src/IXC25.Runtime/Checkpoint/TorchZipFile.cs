@@ -35,6 +35,20 @@ public sealed unsafe class TorchZipFile : IDisposable
     /// <summary>data.pkl larger than this is refused (a 7B state dict's pickle is about 100 KB).</summary>
     public const long MaxPickleBytes = 1L << 30;
 
+    /// <summary>
+    /// A DEFLATED data.pkl may expand at most this much (torch writes it STORED; a state dict's pickle compresses
+    /// about 2-30:1). The pickle VM allocates about 75 bytes per pickle byte, so deflate's full 1032:1 would let a
+    /// 65 KB file allocate 5 GB (issue 15's allocation clause).
+    /// </summary>
+    public const long MaxPickleDeflateRatio = 64;
+
+    /// <summary>
+    /// Non-contiguous tensors are copied into native memory; all copies together may exceed the bytes of all the
+    /// storages by at most this much. A view repeats storage elements only through a zero stride (torch's expand),
+    /// which real state dicts use for small buffers; without a bound a 500-byte file asks for 2 GiB per tensor.
+    /// </summary>
+    public const long MaxCopyBytesOverStorage = 16L << 20;
+
     private static readonly string[] WrapperKeys = ["state_dict", "model", "module"];
 
     private readonly MappedFile _file;
@@ -145,6 +159,26 @@ public sealed unsafe class TorchZipFile : IDisposable
         }
         Names = names;
         Infos = infos;
+        CheckCopies();
+    }
+
+    /// <summary>Refuses, at open, non-contiguous tensors whose copies would exceed the storages by more than <see cref="MaxCopyBytesOverStorage"/>.</summary>
+    private void CheckCopies()
+    {
+        long copies = 0, storages = 0;
+        int count = 0;
+        foreach (var (r, _) in _tensors.Values)
+        {
+            if (IsContiguous(r)) continue;
+            copies = checked(copies + Shape.Numel(r.Shape) * r.Storage.DType.Size());
+            count++;
+        }
+        if (count == 0) return;
+        foreach (var member in _tensors.Values.Select(t => StorageMember(t.Ref.Storage)).Distinct(StringComparer.Ordinal))
+            storages = checked(storages + _entries[member].UncompressedSize);
+        if (copies > storages + MaxCopyBytesOverStorage)
+            throw new IxcException($"{_file.Path}: {count} non-contiguous tensor(s) would be copied into {copies} bytes of memory, more than the {storages} bytes of their storages " +
+                $"plus {MaxCopyBytesOverStorage}: views that repeat elements (a zero stride, as from expand) that much are not supported");
     }
 
     private void CheckMagic()
@@ -202,8 +236,6 @@ public sealed unsafe class TorchZipFile : IDisposable
         long storageBytes = checked(s.Numel * es);
         if (e.UncompressedSize != storageBytes)
             throw new IxcException($"{P}: storage '{ZipDirectory.Printable(member)}' of tensor '{n}' has {e.UncompressedSize} bytes, expected {storageBytes} ({s.Numel} x {s.DType.SpecName()})");
-        if (e.Method == ZipEntry.Deflated && e.UncompressedSize > e.CompressedSize * 1100 + 4096)
-            throw new IxcException($"{P}: storage '{ZipDirectory.Printable(member)}' claims {e.UncompressedSize} bytes from {e.CompressedSize} compressed; implausible");
         long numel = 1;
         foreach (var d in r.Shape) numel = checked(numel * d);
         if (numel == 0) return;
@@ -221,6 +253,8 @@ public sealed unsafe class TorchZipFile : IDisposable
         string P = _file.Path;
         string m = ZipDirectory.Printable(e.Name);
         if (e.UncompressedSize > limit) throw new IxcException($"{P}: '{m}' is {e.UncompressedSize} bytes (at most {limit} expected)");
+        if (e.Method == ZipEntry.Deflated && e.UncompressedSize > e.CompressedSize * MaxPickleDeflateRatio + 4096)
+            throw new IxcException($"{P}: '{m}' claims {e.UncompressedSize} bytes from {e.CompressedSize} compressed; a DEFLATED pickle may expand at most {MaxPickleDeflateRatio}:1");
         if (e.Method == ZipEntry.Stored) return _file.Slice(e.DataOffset, (int)e.CompressedSize).ToArray();
         var buffer = new byte[e.UncompressedSize];
         fixed (byte* dst = buffer) Inflate(e, dst);

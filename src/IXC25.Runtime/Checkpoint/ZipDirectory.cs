@@ -31,6 +31,13 @@ internal static class ZipDirectory
     private const uint Zip64LocatorSig = 0x07064B50;
     private const int EndSize = 22, LocatorSize = 20, Zip64EndSize = 56, CentralSize = 46, LocalSize = 30;
 
+    /// <summary>
+    /// A DEFLATED member claiming more than <c>MaxDeflateExpansion * compressed + 4096</c> bytes is corrupt: deflate
+    /// expands at most about 1032:1. Checked here, before anything is allocated from the claim (issue 15: a 471-byte
+    /// zip whose directory gave data.pkl 1 GiB made the reader allocate 1 GiB before inflating).
+    /// </summary>
+    public const long MaxDeflateExpansion = 1100;
+
     public static IReadOnlyList<ZipEntry> Read(MappedFile file)
     {
         string p = file.Path;
@@ -137,6 +144,8 @@ internal static class ZipDirectory
                 throw new IxcException($"{p}: corrupt zip: local header of '{shown}' does not match the central directory");
             if (csize > len - dataAt)
                 throw new IxcException($"{p}: truncated zip: data of '{shown}' [{dataAt}, +{csize}) is past the end of the file ({len} bytes)");
+            if (method == ZipEntry.Deflated && usize > csize * MaxDeflateExpansion + 4096)
+                throw new IxcException($"{p}: corrupt zip: DEFLATED entry '{shown}' claims {usize} bytes from {csize} compressed (deflate expands at most about 1032:1)");
             if (!names.Add(name)) throw new IxcException($"{p}: corrupt zip: entry '{shown}' appears twice");
             entries.Add(new ZipEntry(name, method, csize, usize, dataAt));
             at += entryLen;

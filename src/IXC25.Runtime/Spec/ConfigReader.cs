@@ -90,6 +90,14 @@ public sealed class ConfigReader
     public bool Bool(string key) => BoolOptional(key) ?? throw new IxcException($"{Source}: missing '{key}'");
     public bool Bool(string key, bool fallback) => BoolOptional(key) ?? fallback;
 
+    /// <summary>Checks that an integer lies in the range the spec gives its key (both bounds included).</summary>
+    public int Within(string key, int value, int min, int max)
+    {
+        if (value < min || value > max)
+            throw new IxcException($"{Source}: '{key}' = {value} is outside the supported range {min}..{max}");
+        return value;
+    }
+
     /// <summary>Checks that a value is one the engine supports.</summary>
     public T Allowed<T>(string key, T value, params T[] allowed)
     {

@@ -13,6 +13,10 @@ public sealed class CompareTarget : IFuzzTarget
     public string Name => "compare";
     public string Description => "two .safetensors files (split at \"\\n--8<--\\n\"): `ixc25 compare`'s loop over NamedTensorComparer";
 
+    /// <summary>1 MiB + 64 per input byte: two safetensors headers (see <see cref="SafetensorsTarget"/>); the comparison
+    /// reads 64 elements at a time.</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 1 << 20, PerInputByte: 64);
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         var (a, b) = TwoParts.Split(data);

@@ -12,6 +12,11 @@ public sealed class ConfigTarget : IFuzzTarget
     public string Name => "config";
     public string Description => "config.json + model.safetensors.index.json (split at \"\\n--8<--\\n\"): ModelDirectory.Open and ModelReport.Build";
 
+    /// <summary>1 MiB + 64 per input byte + 32 MiB: the index's names (28 bytes per input byte on the sharded seed)
+    /// and, bounded by spec/model.json's layer range (1..256) rather than by the input, the weight catalog and the
+    /// report (256 decoder and 256 ViT layers: 27 MB from 2.2 KB; before the range, 100,000 layers took 7.3 GB).</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 1 << 20, PerInputByte: 64, LimitBytes: 32 << 20, LimitReason: "the catalog of 256 + 256 layers, spec/model.json's range");
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         var (config, index) = TwoParts.Split(data);

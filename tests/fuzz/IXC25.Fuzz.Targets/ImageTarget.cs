@@ -14,6 +14,12 @@ public sealed class ImageTarget : IFuzzTarget
     public string Name => "image";
     public string Description => "an image file: ImageDecoder.Decode (limit 4 Mpx), HdPartition.Plan, ImageTransform.HdTransform (hd_num 1)";
 
+    /// <summary>4 MiB + 16 per input byte + 8 bytes per pixel of <see cref="MaxPixels"/> (32 MB): the output is bounded
+    /// by the decode limit, not by the input (a 13 KB PNG is 4 Mpx): the RGBA decode buffer (4 B/px, pooled), the RGB
+    /// image (3 B/px) and the HD transform's crops (a 4000x1000 PNG: 29 MB on a cold pool); Skia's own native memory
+    /// during the decode (the encoded copy, row buffers) is freed inside Decode and not sampled.</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 4 << 20, PerInputByte: 16, LimitBytes: 8 * MaxPixels, LimitReason: "8 B per pixel of the 4 Mpx decode limit");
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         var image = ImageDecoder.Decode(data, "fuzz-image", new DecodeOptions(MaxPixels));

@@ -20,6 +20,10 @@ public sealed class PortRequestTarget : IFuzzTarget
     public string Name => "port-request";
     public string Description => "protocol request lines: PortRequest.Parse, EnginePort.Call (tokenize and prompt real, others checked only)";
 
+    /// <summary>1 MiB + 160 per input byte: JSON trees of the request lines, and the replies; a 230 KB tokenize request
+    /// allocates 72 bytes per input byte, a 200 KB line of 100,000 numbers 107.</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 1 << 20, PerInputByte: 160);
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         string dir = Scratch.Fresh();

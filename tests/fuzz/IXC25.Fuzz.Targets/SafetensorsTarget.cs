@@ -10,6 +10,10 @@ public sealed class SafetensorsTarget : IFuzzTarget
     public string Name => "safetensors";
     public string Description => "a .safetensors file: SafetensorsFile and Checkpoint.Open, every tensor read";
 
+    /// <summary>1 MiB + 64 per input byte: the header's JSON document and a NamedTensor per entry (a 1.3 MB header of
+    /// 20,000 one-byte tensors allocates 27 bytes per input byte); tensors are mapped and read in 4 KB pieces.</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 1 << 20, PerInputByte: 64);
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         string path = Scratch.Write(Scratch.Fresh(), Checkpoint.SafetensorsFileName, data);

@@ -12,6 +12,10 @@ public sealed class SentencePieceTarget : IFuzzTarget
     public string Name => "sentencepiece";
     public string Description => "a tokenizer.model protobuf: SentencePieceModel.Parse, InternLM2Tokenizer encode/decode";
 
+    /// <summary>2 MiB + 64 per input byte: the parser's piece list (capacity 100,000: 800 KB whatever the input),
+    /// then the piece tables and the encoder (InternLM2's 1.5 MB tokenizer.model: 19 MB, 13 bytes per input byte).</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 2 << 20, PerInputByte: 64);
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         var model = SentencePieceModel.Parse(data, "fuzz:tokenizer.model");

@@ -17,6 +17,10 @@ public sealed class ServerRequestTarget : IFuzzTarget
     public string Name => "server-request";
     public string Description => "chat completion bodies: CompletionRequestParser.ParseBody (JSON, messages, data: URL images, sampling fields)";
 
+    /// <summary>1 MiB + 64 per input byte: the body's JSON and the chat history (680 KB of 20,000 messages: 20 bytes per
+    /// input byte); data: URL images are base64-decoded, not decoded into pixels, here.</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 1 << 20, PerInputByte: 64);
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         try

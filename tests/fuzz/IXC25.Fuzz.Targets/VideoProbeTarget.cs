@@ -16,6 +16,9 @@ public sealed class VideoProbeTarget : IFuzzTarget
     public string Name => "video-probe";
     public string Description => "ffprobe's JSON report: ProbeReport.Parse, VideoFrames.FrameBytes and SampleIndices, VideoComposer.FrameSize";
 
+    /// <summary>1 MiB + 64 per input byte: the report's JSON; the frame buffer is only sized (FrameBytes), never allocated.</summary>
+    public AllocationBudget Budget { get; } = new(Floor: 1 << 20, PerInputByte: 64);
+
     public void Execute(ReadOnlySpan<byte> data)
     {
         var info = ProbeReport.Parse(Encoding.UTF8.GetString(data), "fuzz.mp4");
