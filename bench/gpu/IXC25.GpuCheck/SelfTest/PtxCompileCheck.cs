@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
@@ -24,6 +25,8 @@ internal static class PtxCompileCheck
         "    every ILGPU kernel of the GPU backend compiled to PTX by ILGPU's CUDA backend without a device (the CUDA\n" +
         "    compile path a trimmed publish must keep); one line per kernel; exit 1 on any failure";
 
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "IXC25.Backends.Gpu is a TrimmerRootAssembly (IXC25.GpuCheck.csproj): all its types are kept")]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "IXC25.Backends.Gpu is a TrimmerRootAssembly (IXC25.GpuCheck.csproj): all its methods are kept")]
     public static int Run(CheckArgs a)
     {
         string arch = a.Text("arch", "sm_90");
