@@ -30,6 +30,7 @@ while (( $# )); do
     esac
 done
 exe=artifacts/gpucheck/IXC25.GpuCheck
+[[ -f "$exe" && ! -x "$exe" ]] && chmod +x "$exe"   # a copy that lost its mode bits
 if [[ ! -x "$exe" ]]; then
     echo "run.sh: $exe is missing: build it with bench/gpu/publish.sh (and carry artifacts/gpucheck to the device)" >&2
     exit 2

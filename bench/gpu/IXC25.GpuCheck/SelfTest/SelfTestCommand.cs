@@ -33,10 +33,10 @@ internal static class SelfTestCommand
         }
         if (ops)
         {
-            using var ref_ = BackendFactory.Create("reference");
+            using var reference = BackendFactory.Create("reference");
             using var b = BackendFactory.Create(backend);
             Console.WriteLine($"selftest: backend {b.Name}");
-            foreach (var op in OpCatalog.All) Report(OpTableCheck.Run(b, backend, ref_, op.Name));
+            foreach (var op in OpCatalog.All) Report(OpTableCheck.Run(b, backend, reference, op.Name));
         }
         if (golden)
         {
