@@ -91,36 +91,9 @@ internal static class ModelScaleBench
         }));
     }
 
-    /// <summary>The 7B config with <paramref name="layers"/> decoder layers and one ViT layer, random bf16 weights.</summary>
-    internal static Ixc25Model Build(int threads, int layers = 1, string? weights = null)
-    {
-        using var doc = ConfigReader.ParseFile(RepoLayout.Path("golden", "model", "config-7b", "config.json"));
-        var json = System.Text.Json.Nodes.JsonNode.Parse(doc.RootElement.GetRawText())!.AsObject();
-        json["num_hidden_layers"] = layers;
-        json["vision_config"] = new System.Text.Json.Nodes.JsonObject { ["num_hidden_layers"] = 1 };
-        using var cfgDoc = JsonDocument.Parse(json.ToJsonString());
-        var config = Ixc25Config.FromJson(cfgDoc.RootElement, $"7B config with {layers} + 1 layers");
-        var dims = Ixc25Dims.FromConfig(config);
-        var tensors = new List<NamedTensor>();
-        ulong state = 0x9E3779B97F4A7C15UL;
-        foreach (var p in Ixc25Weights.Catalog(dims).Where(p => p.Group is null))
-        {
-            var shape = p.Shape.Select(s => s.Value).ToArray();
-            long n = Shape.Numel(shape);
-            var data = GC.AllocateUninitializedArray<ushort>(checked((int)n));
-            bool norm = p.Key.EndsWith("norm.weight", StringComparison.Ordinal) || p.Key.Contains("layer_norm") || p.Key.Contains("layrnorm");
-            float scale = norm ? 0f : (float)(Math.Sqrt(3.0) / Math.Sqrt(shape.Length > 1 ? shape[^1] : shape[0]));
-            for (long i = 0; i < n; i++)
-            {
-                state ^= state << 13; state ^= state >> 7; state ^= state << 17;
-                float u = (state >> 40) * (1f / (1 << 24)) * 2f - 1f;
-                data[i] = BFloat16.FromSingle(norm && p.Key.EndsWith("weight", StringComparison.Ordinal) ? 1f : u * (norm ? 0f : scale));
-            }
-            tensors.Add(NamedTensor.BF16(p.Key, shape, data));
-        }
-        var tokenizer = InternLM2Tokenizer.Load(InternLM2Tokenizer.BundledModelPath);
-        return Ixc25Model.Create(config, new DictionaryWeightSource(tensors, "synthetic 7B-dimension weights"), tokenizer, new ModelOptions(Threads: threads, Weights: weights));
-    }
+    /// <summary>The 7B config with <paramref name="layers"/> decoder layers and one ViT layer, random bf16 weights (<see cref="SyntheticModel"/>).</summary>
+    internal static Ixc25Model Build(int threads, int layers = 1, string? weights = null) =>
+        SyntheticModel.Create(SyntheticModel.Config(layers), new ModelOptions(Threads: threads, Weights: weights));
 
     private static void Fill(Span<float> s, int seed)
     {
