@@ -97,7 +97,8 @@ public class KernelEmitterTests
             "RopeGpuKernel.g.cs", "SiluGateGpuKernel.g.cs", "SoftmaxGpuKernel.g.cs"], r.GeneratedSources.Select(s => s.HintName).Order());
         var lowering = Source(r, "GpuLowering.g.cs");
         Assert.Contains("new(\"silu_gate\", \"ilgpu:map\"),", lowering);
-        Assert.Contains("new(\"linear\", \"none\"),", lowering);
+        Assert.Contains("new(\"linear\", \"driver\"),", lowering);
+        Assert.Contains("new(\"sdpa\", \"none\"),", lowering);
         var rms = Source(r, "RmsNormGpuKernel.g.cs");
         Assert.Contains("var shared = SharedMemory.GetDynamic<float>();", rms);
         Assert.Contains("for (int s = g / 2; s > 0; s >>= 1)", rms);

@@ -30,10 +30,12 @@ public class BenchCommandTests
     }
 
     [Fact]
-    public void AGpuBackendWithoutCudaIsAOneLineError()
+    public void AGpuBackendWithoutItsDeviceIsAOneLineError()
     {
-        if (IXC25.Backends.Gpu.GpuOps.CudaAvailable) return; // the device check covers CUDA machines
-        var e = Assert.Throws<IxcException>(() => BenchCommand.Run(new CheckArgs(["--backend", "gpu", "--dims", "small"])));
-        Assert.Contains("no CUDA device", e.Message);
+        // gpu falls back to the CPU accelerator (DeviceSelection); gpu-ocl has no fallback
+        if (IXC25.Backends.Gpu.DeviceSelection.Unavailable(IXC25.Backends.Gpu.GpuDevice.OpenCL) is null) return;
+        var e = Assert.Throws<IxcException>(() => BenchCommand.Run(new CheckArgs(["--backend", "gpu-ocl", "--dims", "small"])));
+        Assert.Contains("OpenCL", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
     }
 }
