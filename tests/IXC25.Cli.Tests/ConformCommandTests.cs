@@ -40,6 +40,18 @@ public sealed class ConformCommandTests
     }
 
     [Fact]
+    public void Gpu_simulator_agrees_with_the_reference_on_ops_and_layers()
+    {
+        // issue 12: the kit cross-checks the device backend (its resident kernels on ILGPU's CPU accelerator here,
+        // CUDA on a GPU machine); the model surface on gpu-sim is the goldens' (EndToEndGoldenTests, 1-2 min here)
+        var (code, stdout, stderr) = CliRunner.Run("conform", "--port", ServePort("gpu-sim"), "--surface", "op", "--surface", "layer", "--cases", "12");
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("op         12 cases, 12 passed", stdout);
+        Assert.Contains("layer      12 cases, 12 passed", stdout);
+        Assert.Contains("worst llm", stdout);
+    }
+
+    [Fact]
     public void Bad_port_command_is_one_line()
     {
         var (code, _, stderr) = CliRunner.Run("conform", "--port", "/nonexistent/port", "--surface", "tokenize");
