@@ -34,7 +34,7 @@ public sealed partial class GpuGraphOps : IOracleOps, IDeviceBackend
 
     public string Name { get; }
 
-    public string DeviceName => Gpu.DeviceName;
+    public string DeviceName => Gpu.Device.Description;
     public long DeviceMemoryBytes => Gpu.DeviceMemory;
     public long WeightBytesOnDevice => Gpu.Weights.Bytes;
 

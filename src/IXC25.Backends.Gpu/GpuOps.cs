@@ -74,8 +74,11 @@ public sealed partial class GpuOps : IGpuKernels, IDisposable
 
     public bool IsCuda => _accelerator.AcceleratorType == AcceleratorType.Cuda;
 
-    /// <summary>Bytes of memory the device has.</summary>
-    public long DeviceMemory => _accelerator.MemorySize;
+    /// <summary>Bytes of memory the device has (ILGPU's CPU accelerator reports no real limit: its memory is the
+    /// host's, so the host's total available to this process).</summary>
+    public long DeviceMemory => _accelerator.AcceleratorType == AcceleratorType.CPU
+        ? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes
+        : _accelerator.MemorySize;
 
     internal Accelerator Accelerator => _accelerator;
 
