@@ -38,6 +38,15 @@ public sealed partial class GpuGraphOps : IOracleOps, IDeviceBackend
     public long DeviceMemoryBytes => Gpu.DeviceMemory;
     public long WeightBytesOnDevice => Gpu.Weights.Bytes;
 
+    public void UploadWeights(IEnumerable<NamedTensor> weights)
+    {
+        foreach (var t in weights)
+        {
+            Gpu.Weights.Get(t);
+            if (t.Shape.Length == 1) Gpu.Weights.GetF32(t); // norms and biases: also the f32 copy the row kernels read
+        }
+    }
+
     /// <summary>Ops that ran on the accelerator so far, by name (for reports).</summary>
     public IReadOnlyDictionary<string, int> GpuCalls => _calls;
     private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);

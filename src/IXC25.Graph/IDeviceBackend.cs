@@ -14,4 +14,7 @@ public interface IDeviceBackend
 
     /// <summary>Bytes of weights uploaded so far.</summary>
     long WeightBytesOnDevice { get; }
+
+    /// <summary>Uploads the model's weights (each once, in its stored precision); the load calls it after the memory check.</summary>
+    void UploadWeights(IEnumerable<IXC25.Runtime.Tensors.NamedTensor> weights);
 }

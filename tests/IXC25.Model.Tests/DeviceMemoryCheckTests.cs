@@ -17,7 +17,9 @@ public sealed class DeviceMemoryCheckTests
     {
         public string DeviceName => "test device";
         public long DeviceMemoryBytes => bytes;
-        public long WeightBytesOnDevice => 0;
+        public long WeightBytesOnDevice => Uploaded.Sum(t => t.Numel);
+        public List<IXC25.Runtime.Tensors.NamedTensor> Uploaded { get; } = [];
+        public void UploadWeights(IEnumerable<IXC25.Runtime.Tensors.NamedTensor> weights) => Uploaded.AddRange(weights);
         public bool Disposed { get; private set; }
         public override void Dispose()
         {
@@ -37,6 +39,7 @@ public sealed class DeviceMemoryCheckTests
         Assert.Contains("for 4,096 tokens in f32", e.Message);
         Assert.Contains("nothing was uploaded", e.Message);
         Assert.True(made!.Disposed);
+        Assert.Empty(made.Uploaded); // refused before any upload
         // the estimate the message names is the one info prints
         using var dir = ModelDirectory.Open(TinyCheckpoint.Safetensors);
         var estimate = DeviceMemoryCheck.Estimate(dir, options);
@@ -45,10 +48,21 @@ public sealed class DeviceMemoryCheckTests
     }
 
     [Fact]
-    public void ALoadThatFitsOrIsForcedOpens()
+    public void ALoadThatFitsOrIsForcedOpensAndUploadsEveryWeightOnce()
     {
-        using (var fits = Ixc25Model.Open(TinyCheckpoint.Safetensors, _ => new SmallDevice(1L << 40), new ModelOptions(Threads: 1)))
+        SmallDevice? made = null;
+        using (var fits = Ixc25Model.Open(TinyCheckpoint.Safetensors, _ => made = new SmallDevice(1L << 40), new ModelOptions(Threads: 1)))
+        {
             Assert.Equal("cpu", fits.BackendName.Split(' ')[0]);
+            // every tensor the model binds, once: the linears, norms, embeddings, LoRA factors of the checkpoint
+            Assert.Equal(made!.Uploaded.Count, made.Uploaded.Distinct(ReferenceEqualityComparer.Instance).Count());
+            foreach (var w in fits.Weights.LinearWeights()) Assert.Contains(w, made.Uploaded);
+            Assert.Contains(fits.Weights.Llm.Norm.Weight, made.Uploaded);
+            Assert.Contains(fits.Weights.Vision.PositionEmbedding, made.Uploaded);
+            Assert.Contains(fits.Weights.Llm.Layers[0].Wqkv.PloraA, made.Uploaded);
+            using var dir = ModelDirectory.Open(TinyCheckpoint.Safetensors);
+            Assert.Equal(dir.Source.Names.Count, made.Uploaded.Count); // the tiny checkpoint holds only bound tensors
+        }
         using (Ixc25Model.Open(TinyCheckpoint.Safetensors, _ => new SmallDevice(1 << 20), new ModelOptions(Threads: 1, MaxContext: 4096, IgnoreMemoryCheck: true))) { }
     }
 }

@@ -11,7 +11,7 @@ public sealed class LimitsTests(ServerFixture f)
     {
         model = s.ModelId,
         messages = new[] { new { role = "user", content = question } },
-        max_tokens = 5000,
+        max_tokens = 16000, // the tiny checkpoint's max_length is 16384: as long as a generation can be, so a late disconnect is still seen
         temperature = 0,
         stream,
     };
@@ -36,14 +36,16 @@ public sealed class LimitsTests(ServerFixture f)
         await Task.Delay(100);
         body.Dispose();
         r.Dispose();   // closes the connection
-        // the generation stops within a few decode steps, far from its 5000 tokens, and its slot is free again
+        // the generation stops within a few decode steps, far from its 16000 tokens, and its slot is free again
         double after = 0;
         await ServerFixture.Until(async () => (after = await f.Metric(f.Main, "ixc25_generations_total{reason=\"cancelled\"}")) > before, "the cancelled generation", 60);
         await ServerFixture.Until(() => f.Main.Load.Running == 0, "the slot to be free");
         Assert.Equal(before + 1, after);
         // (the tiny model makes thousands of tokens a second: on a loaded 2-core machine the disconnect was seen after
-        // 1341 and 1985 tokens, so the bound is "well short of the 5000 asked for", not a fixed step count)
-        Assert.InRange(await f.Metric(f.Main, "ixc25_completion_tokens_total") - tokensBefore, 1, 4000);
+        // 1341 and 1985 tokens, and once (2026-12-08, the suite with the GPU simulator's goldens in parallel) not
+        // within 5000, the request then ending by length; so the bound is "well short of the 16000 asked for", not a
+        // fixed step count)
+        Assert.InRange(await f.Metric(f.Main, "ixc25_completion_tokens_total") - tokensBefore, 1, 8000);
 
         // the same for a non-streamed request whose client gives up
         using var cts = new CancellationTokenSource();

@@ -90,6 +90,7 @@ public sealed partial class Ixc25Model : IDisposable
             try
             {
                 DeviceMemoryCheck.Ensure(ops, dir, options);   // before any weight is uploaded to an accelerator
+                if (ops is IDeviceBackend device) device.UploadWeights(WeightTensors.Of(weights)); // once, at load
             }
             catch
             {
@@ -157,7 +158,9 @@ public sealed partial class Ixc25Model : IDisposable
     {
         options ??= ModelOptions.Default;
         var weights = Ixc25Weights.Bind(source, Ixc25Dims.FromConfig(config));
-        return new Ixc25Model(null, config, weights, source, source.Description, "in-memory", tokenizer, options, backend(options));
+        var ops = backend(options);
+        if (ops is IDeviceBackend device) device.UploadWeights(WeightTensors.Of(weights)); // once, at load
+        return new Ixc25Model(null, config, weights, source, source.Description, "in-memory", tokenizer, options, ops);
     }
 
     /// <summary>A graph bound to this model, recording taps into <paramref name="taps"/>.</summary>
