@@ -38,6 +38,13 @@ public sealed partial class GpuGraphOps : IOracleOps, IDeviceBackend
     public long DeviceMemoryBytes => Gpu.DeviceMemory;
     public long WeightBytesOnDevice => Gpu.Weights.Bytes;
 
+    public int ArgMax(Act row)
+    {
+        int i = Gpu.ArgMax(GpuAct.Of(row));
+        OnKernel("argmax");
+        return i;
+    }
+
     public void UploadWeights(IEnumerable<NamedTensor> weights)
     {
         foreach (var t in weights)

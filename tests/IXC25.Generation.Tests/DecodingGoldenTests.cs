@@ -69,6 +69,24 @@ public sealed class DecodingGoldenTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public void GreedyWithoutProcessorsPicksOnTheDeviceAndEqualsTheHostsChoice()
+    {
+        // issue 12: with no logits processor, an accelerator backend sends one index per step instead of the row;
+        // the tokens equal the host argmax path's (cpu), and with a processor (the chat default's repetition penalty)
+        // the row comes to the host as before
+        var config = new GenerationConfig { MaxNewTokens = 12, EosTokenIds = GenerationConfig.ChatEosTokenIds };
+        var gpu = (IXC25.Backends.Gpu.GpuGraphOps)tiny.On("gpu-sim").Backend;
+        int before = gpu.GpuCalls.GetValueOrDefault("argmax");
+        var onDevice = Generator.Generate(tiny.Prompt("text", "gpu-sim"), config);
+        Assert.Equal(11, gpu.GpuCalls.GetValueOrDefault("argmax") - before); // every step after the prefill's token
+        Assert.Equal(Generator.Generate(tiny.Prompt("text"), config).Tokens, onDevice.Tokens);
+        before = gpu.GpuCalls.GetValueOrDefault("argmax");
+        var penalised = config with { RepetitionPenalty = 1.005 };
+        Assert.Equal(Generator.Generate(tiny.Prompt("text"), penalised).Tokens, Generator.Generate(tiny.Prompt("text", "gpu-sim"), penalised).Tokens);
+        Assert.Equal(before, gpu.GpuCalls.GetValueOrDefault("argmax"));
+    }
+
+    [Fact]
     public void SamplingIsReproducibleForASeedAndDiffersAcrossSeeds()
     {
         var config = GenerationConfig.Chat with { MaxNewTokens = 8, Seed = 1234 };

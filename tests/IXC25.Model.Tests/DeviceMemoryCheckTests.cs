@@ -19,6 +19,13 @@ public sealed class DeviceMemoryCheckTests
         public long DeviceMemoryBytes => bytes;
         public long WeightBytesOnDevice => Uploaded.Sum(t => t.Numel);
         public List<IXC25.Runtime.Tensors.NamedTensor> Uploaded { get; } = [];
+        public int ArgMax(Act row)
+        {
+            var x = row.ToArray<float>();
+            int best = 0;
+            for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
+            return best;
+        }
         public void UploadWeights(IEnumerable<IXC25.Runtime.Tensors.NamedTensor> weights) => Uploaded.AddRange(weights);
         public bool Disposed { get; private set; }
         public override void Dispose()

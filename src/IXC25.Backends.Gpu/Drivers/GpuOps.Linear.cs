@@ -62,4 +62,19 @@ public sealed partial class GpuOps
             Kernel("linear_tile", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<ushort>, int, ArrayView<float>, int, ArrayView<float>, int, int, int, int>(LinearKernels.Tile))(
                 LinearKernels.TileConfig(T, OUT, TileSide), x, w.W32, w.W16, w.KindCode, bv, hasBias, y, T, IN, OUT, TileSide);
     }
+
+    /// <summary>The first index of the largest of the row's n values, computed on the device (one int comes back).</summary>
+    public int ArgMax(GpuAct row)
+    {
+        if (row.DType != DType.F32) throw new IxcException($"argmax of {row}: a float32 row is needed");
+        long n = row.Numel;
+        if (n == 0) throw new IxcException("argmax of an empty row");
+        if (n > int.MaxValue) throw new IxcException($"argmax of {n:N0} values: at most {int.MaxValue:N0}");
+        Kernel("argmax", a => a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int>(ArgMaxKernels.Reduce))(
+            ArgMaxKernels.Config(GroupSize), row.F, _flag.View, (int)n);
+        var result = new int[1];
+        _flag.View.CopyToCPU(_accelerator.DefaultStream, result);
+        _accelerator.DefaultStream.Synchronize();
+        return result[0];
+    }
 }

@@ -39,3 +39,17 @@ public interface IDecoderSequence
     /// <summary>Makes this sequence a copy of <paramref name="source"/> (same model), reusing this one's storage.</summary>
     void CopyFrom(IDecoderSequence source);
 }
+
+/// <summary>
+/// A sequence whose backend can pick greedy decoding's next token where the logits are (an accelerator: the logits row
+/// stays on the device and one index comes back). Used only when no logits processor or warper needs the row on the
+/// host; the choice equals the host's argmax of the same row.
+/// </summary>
+public interface IDeviceGreedyStep
+{
+    /// <summary>Whether this sequence's backend picks the token on the device.</summary>
+    bool CanArgMaxOnDevice { get; }
+
+    /// <summary>Feeds <paramref name="token"/> at the next position and returns the first index of its largest logit.</summary>
+    int StepArgMax(int token);
+}

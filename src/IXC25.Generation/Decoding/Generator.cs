@@ -148,17 +148,26 @@ public static class Generator
             int start = ids.Count;
             var eos = new HashSet<int>(config.EosTokenIds);
             var stops = new HashSet<int>(config.StopTokenIds);
+            // greedy with nothing to apply to the row: an accelerator picks the token and sends only its index
+            var device = rng is null && pipeline.Processors.Count == 0 && pipeline.Warpers.Count == 0
+                && seq is IDeviceGreedyStep { CanArgMaxOnDevice: true } d ? d : null;
+            int? picked = null;
             while (true)
             {
                 var history = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(ids);
-                pipeline.ApplyToLogits(history, logits);
                 int next;
-                if (rng is null)
+                if (picked is { } p)
                 {
+                    next = p;
+                }
+                else if (rng is null)
+                {
+                    pipeline.ApplyToLogits(history, logits);
                     next = ScoreMath.ArgMax(logits);
                 }
                 else
                 {
+                    pipeline.ApplyToLogits(history, logits);
                     ScoreMath.Softmax(logits, probs!);
                     next = Sampler.SampleOne(probs!, rng);
                 }
@@ -169,7 +178,8 @@ public static class Generator
                 if (tokens.Count >= config.MaxNewTokens) return Result(tokens, FinishReason.MaxNewTokens, null, null, seed);
                 if (stops.Contains(next)) return Result(tokens, FinishReason.StopToken, null, null, seed);
                 if (ct.IsCancellationRequested) return Result(tokens, FinishReason.Cancelled, null, null, seed);
-                seq.Step(next, logits);
+                if (device is not null) picked = device.StepArgMax(next);
+                else seq.Step(next, logits);
                 _steps++;
             }
         }

@@ -104,7 +104,7 @@ public sealed class Ixc25Decoder : IDecoderModel, IDisposable
 /// position, e.g. 0.5 GiB for a 2000-position prompt), which is what beam search pays when a beam's
 /// parent changes.
 /// </summary>
-public sealed class Ixc25Sequence : IDecoderSequence
+public sealed class Ixc25Sequence : IDecoderSequence, IDeviceGreedyStep
 {
     private readonly Ixc25Model _model;
     private readonly List<SequenceKv>? _owner;
@@ -124,6 +124,16 @@ public sealed class Ixc25Sequence : IDecoderSequence
     {
         var output = _model.ForwardTokens([token], Cache);
         try { output.Read(0, logits); }
+        finally { _model.Ops.Release(output); }
+    }
+
+    public bool CanArgMaxOnDevice => _model.Backend is IXC25.Graph.IDeviceBackend;
+
+    public int StepArgMax(int token)
+    {
+        var device = (IXC25.Graph.IDeviceBackend)_model.Backend;
+        var output = _model.ForwardTokens([token], Cache);
+        try { return device.ArgMax(output); }
         finally { _model.Ops.Release(output); }
     }
 

@@ -106,6 +106,38 @@ public abstract class GpuBackendSuite<TFixture>(TFixture fixture) : IClassFixtur
     }
 
     [GpuFact]
+    public void ArgMaxOnTheDeviceIsTheHostScansChoice()
+    {
+        static int Scan(float[] x)
+        {
+            // the host's greedy choice (ScoreMath.ArgMax): first index of the largest, moving only to a larger value
+            int best = 0;
+            for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
+            return best;
+        }
+        var rng = new Random(5);
+        List<float[]> rows =
+        [
+            [1f], [2f, 2f, 2f], [-1f, 3f, 3f, 0f], [float.NaN, 5f, 6f], [1f, float.NaN, 7f, float.NaN, 7f],
+            [float.NegativeInfinity, float.NegativeInfinity], [float.NegativeInfinity, float.NaN, -3f], [0f, -0f, 0f],
+        ];
+        for (int n = 1; n < 300; n += 37) rows.Add(Random(rng, n, 2));
+        var tied = Random(rng, 1000, 1);
+        tied[17] = 9f;
+        tied[900] = 9f;
+        tied[512] = 9f;
+        rows.Add(tied);
+        var wide = Random(rng, 92544, 3); // a vocabulary-sized row
+        rows.Add(wide);
+        foreach (var x in rows)
+        {
+            var a = Ops.Upload<float>(x, x.Length);
+            Assert.Equal(Scan(x), Ops.ArgMax(a));
+            a.Release();
+        }
+    }
+
+    [GpuFact]
     public void BadShapesAreOneLineErrors()
     {
         var x = Ops.Upload<float>(new float[6], 2, 3);
