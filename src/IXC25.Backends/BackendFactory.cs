@@ -16,7 +16,7 @@ namespace IXC25.Backends;
 /// <list type="bullet">
 /// <item><c>cpu</c>: generated SIMD kernels and hand-written drivers (the ops lowered to "reference" on the reference backend);</item>
 /// <item><c>reference</c>: the scalar references for every op (slow, obvious, the second opinion);</item>
-/// <item><c>gpu</c>: ILGPU for the ops with ILGPU kernels, the rest on the CPU backend, on the first usable of: a
+/// <item><c>gpu</c>: every graph op as ILGPU kernels over device-resident tensors (the oracle-only references on the CPU backend), on the first usable of: a
 /// CUDA device, an OpenCL device ILGPU accepts, ILGPU's CPU accelerator (the name says which);</item>
 /// <item><c>gpu-sim</c>: the same on ILGPU's CPU accelerator (a GPU simulator for machines without a GPU);</item>
 /// <item><c>gpu-ocl</c>: the same on an OpenCL device (an error naming the devices ILGPU refuses when none fits).</item>

@@ -12,7 +12,7 @@ namespace IXC25.Model.Inference;
 /// <param name="Format">Checkpoint form to read when a folder has both.</param>
 /// <param name="MaxContext">Largest total length (prompt + generated) a KV cache may hold.</param>
 /// <param name="PrefillChunk">Positions per chunk of a long prefill (bounds the working set).</param>
-/// <param name="Backend">cpu; reference; gpu (ILGPU for the ops it has kernels for, the rest on the CPU, on CUDA,
+/// <param name="Backend">cpu; reference; gpu (every graph op as ILGPU kernels, weights, activations and KV cache on the device, on CUDA,
 /// else OpenCL, else ILGPU's CPU accelerator); gpu-sim (the same on ILGPU's CPU accelerator, a GPU simulator); or
 /// gpu-ocl (the same on an OpenCL device).</param>
 /// <param name="LoadContext">Tokens of KV cache the load-time memory check reserves (<see cref="LoadMemoryCheck"/>);
