@@ -54,13 +54,6 @@ public sealed class RefKvLayer : KvLayer
         _length += T;
     }
 
-    /// <summary>A value as the storage dtype holds it (bf16 and f16 round to nearest even).</summary>
-    private float Stored(float x) => Storage switch
-    {
-        DType.BF16 => BFloat16.ToSingle(BFloat16.FromSingle(x)),
-        DType.F16 => (float)(Half)x,
-        _ => x,
-    };
 
     public override void CopyTo(Span<float> k, Span<float> v)
     {

@@ -69,6 +69,15 @@ public abstract class KvLayer : IDisposable
             throw new ArgumentException($"incompatible KV caches: [{HKV} heads, {D}, {Storage.SpecName()}] and [{other.HKV} heads, {other.D}, {other.Storage.SpecName()}]");
     }
 
+    /// <summary>A value as the storage dtype holds it (bf16 and f16 round to nearest even; f32 as it is): what a cache
+    /// that keeps float32 arrays writes so that it holds the same values as one that stores the narrow type.</summary>
+    protected float Stored(float x) => Storage switch
+    {
+        DType.BF16 => BFloat16.ToSingle(BFloat16.FromSingle(x)),
+        DType.F16 => (float)(Half)x,
+        _ => x,
+    };
+
     /// <summary>The error for a cache that outgrows <see cref="MaxTokens"/>.</summary>
     protected IxcException Full(long need) => new($"KV cache full: {need} tokens needed, the cache holds at most {MaxTokens} (--max-context)");
 

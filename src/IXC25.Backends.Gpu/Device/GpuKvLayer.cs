@@ -87,12 +87,6 @@ public sealed class GpuKvLayer : KvLayer
         _length += T;
     }
 
-    private float Stored(float x) => Storage switch
-    {
-        DType.BF16 => BFloat16.ToSingle(BFloat16.FromSingle(x)),
-        DType.F16 => (float)(System.Half)x,
-        _ => x,
-    };
 
     public override void CopyTo(Span<float> k, Span<float> v)
     {
